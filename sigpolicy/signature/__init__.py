@@ -1,0 +1,1 @@
+"""Signature formats: OpenPGP simple signing (native and GnuPG), cosign, and the payload."""

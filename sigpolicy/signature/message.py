@@ -1,0 +1,47 @@
+"""What every OpenPGP backend returns: an authenticated message, or a raised VerificationError.
+
+Both backends (the native verifier and GnuPG) implement :class:`MessageVerifier`; the
+rest of sigpolicy never knows which one it talks to. A backend authenticates the blob and
+returns the signed bytes untouched: parsing the payload is the caller's next step, taken
+only once this object exists (nothing from a signature is believed before it is verified).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticatedMessage:
+    """The result of a signature that verified with a trusted key.
+
+    ``signer`` is the primary key's fingerprint (uppercase hex), also when a signing subkey
+    made the signature: containers/image and OpenShift identify keys by their primary.
+    ``key_id`` is the 64-bit ID of the key that actually signed, as ``0x`` + 16 lowercase hex,
+    the form of an ImageSignature's ``issuedTo.publicKeyID``.
+    """
+
+    payload: bytes
+    signer: str
+    signing_key: str
+    key_id: str
+    created: int
+    user_id: str | None = None
+
+
+class MessageVerifier(Protocol):
+    """Verifies an OpenPGP signed message against a fixed set of trusted keys."""
+
+    @property
+    def fingerprints(self) -> frozenset[str]:
+        """Primary fingerprints of every usable key in the set (uppercase hex)."""
+        ...
+
+    def verify_message(self, blob: bytes, *, now: int) -> AuthenticatedMessage:
+        """Authenticate ``blob`` at time ``now`` (Unix seconds).
+
+        Raises :class:`sigpolicy.errors.VerificationError` with one reason class when the
+        blob is not a signed message by a trusted, valid key.
+        """
+        ...
