@@ -1,0 +1,75 @@
+"""Entry point of the ``sigpolicy`` command.
+
+Exit status (ARCHITECTURE.md): 0 success or allowed, 1 not trusted or denied, 2 invalid
+invocation, unreadable or malformed input. Bad input never produces a traceback: every
+:class:`SigpolicyError` becomes one line on stderr.
+
+Subcommand modules are imported only when chosen, so that a one-shot ``sigpolicy verify``
+loads the verification path and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib import import_module
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+
+# name -> (module, one-line help)
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "verify": ("sigpolicy.cli.verify_cmd", "verify standalone signature blobs"),
+    "demo": ("sigpolicy.cli.demo_cmd", "verify the bundled example signatures"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sigpolicy",
+        description="Verify container image signatures and enforce an image policy.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in _COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+        del module
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in _COMMANDS:
+        # Unknown or missing command: let argparse print usage and exit 2.
+        build_parser().parse_args(args)
+        return EXIT_USAGE
+    module = import_module(_COMMANDS[args[0]][0])
+    run: Callable[[Sequence[str]], int] = module.run
+    return run_guarded(lambda: run(args[1:]))
+
+
+def run_guarded(action: Callable[[], int]) -> int:
+    from sigpolicy.errors import SigpolicyError
+
+    try:
+        return action()
+    except SigpolicyError as exc:
+        print(f"sigpolicy: error: {exc.diagnostics()}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("sigpolicy: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _version() -> str:
+    from sigpolicy import __version__
+
+    return f"sigpolicy {__version__}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Verification of signatures for an image: raw blobs now, ImageSignature objects next."""
