@@ -93,6 +93,9 @@ class KeyStatus:
     expires_at: int | None
 
 
+_STATUS_CACHE_SIZE = 64
+
+
 @dataclass(slots=True)
 class Certificate:
     primary: KeyPacket
@@ -100,6 +103,11 @@ class Certificate:
     revocations: list[Signature] = field(default_factory=list)
     user_ids: list[UserId] = field(default_factory=list)
     subkeys: list[Subkey] = field(default_factory=list)
+    # The status only changes with the time, so a burst of verifications within one second
+    # evaluates it once. Bounded; the certificate is immutable once loaded.
+    _status_cache: dict[tuple[bytes, int], tuple[KeyStatus, str | None]] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def fingerprint(self) -> str:
@@ -109,6 +117,17 @@ class Certificate:
         yield self.primary
         for subkey in self.subkeys:
             yield subkey.key
+
+    def status(self, key: KeyPacket, now: int) -> tuple[KeyStatus, str | None]:
+        """:meth:`evaluate` and :meth:`primary_user_id` together, cached per second."""
+        cache_key = (key.fingerprint, now)
+        cached = self._status_cache.get(cache_key)
+        if cached is None:
+            if len(self._status_cache) >= _STATUS_CACHE_SIZE:
+                self._status_cache.clear()
+            cached = (self.evaluate(key, now), self.primary_user_id(now))
+            self._status_cache[cache_key] = cached
+        return cached
 
     def primary_user_id(self, now: int) -> str | None:
         binding = self._primary_uid_binding(now)

@@ -59,7 +59,7 @@ class NativeVerifier:
         _check_policy(signature)  # steps 5-6
         entry = self._authenticate(message)  # steps 7-11
         _check_times(signature, entry, now)  # step 12
-        _check_key(signature, entry, now)  # steps 13-15
+        user_id = _check_key(signature, entry, now)  # steps 13-15
         expires = signature.expires_at
         if expires is not None and now >= expires:  # step 16
             raise VerificationError(
@@ -72,7 +72,7 @@ class NativeVerifier:
             signing_key=key.fingerprint_hex,
             key_id="0x" + key.key_id.hex(),
             created=signature.created,
-            user_id=cert.primary_user_id(now),
+            user_id=user_id,
         )
 
     def _authenticate(self, message: ParsedMessage) -> KeyEntry:
@@ -157,8 +157,9 @@ def _check_times(signature: Signature, entry: KeyEntry, now: int) -> None:
         raise VerificationError(Reason.BAD_SIGNATURE, "the key is newer than the signature")
 
 
-def _check_key(signature: Signature, entry: KeyEntry, now: int) -> None:
-    status = entry.certificate.evaluate(entry.key, now)
+def _check_key(signature: Signature, entry: KeyEntry, now: int) -> str | None:
+    """Steps 13-15; returns the certificate's primary user ID."""
+    status, user_id = entry.certificate.status(entry.key, now)
     who = entry.key.fingerprint_hex
     if status.revoked:
         raise VerificationError(Reason.REVOKED_KEY, f"key {who} is revoked")
@@ -167,6 +168,7 @@ def _check_key(signature: Signature, entry: KeyEntry, now: int) -> None:
     expires = status.expires_at
     if expires is not None and (signature.created >= expires or now >= expires):
         raise VerificationError(Reason.EXPIRED_KEY, f"key {who} expired at {_when(expires)}")
+    return user_id
 
 
 def _same_algorithm(key_algo: int, sig_algo: int) -> bool:
