@@ -46,3 +46,13 @@ class VerificationError(SigpolicyError):
 
     def diagnostics(self) -> str:
         return f"{self.reason}: {self.message}"
+
+
+class NotFoundError(SourceError):
+    """The source answered, and the object does not exist."""
+
+    reason = Reason.RESOLUTION_FAILED
+
+
+class ConflictError(SourceError):
+    """A write lost a race with a concurrent writer and could not be retried to success."""

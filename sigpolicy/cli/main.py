@@ -22,6 +22,14 @@ EXIT_USAGE = 2
 # name -> (module, one-line help)
 _COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("sigpolicy.cli.verify_cmd", "verify standalone signature blobs"),
+    "verify-image": (
+        "sigpolicy.cli.verify_image_cmd",
+        "verify an Image's signatures and record the verdicts",
+    ),
+    "record": (
+        "sigpolicy.cli.record_cmd",
+        "keep ImageSignature conditions recorded (watch, or --once)",
+    ),
     "demo": ("sigpolicy.cli.demo_cmd", "verify the bundled example signatures"),
 }
 

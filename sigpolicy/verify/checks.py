@@ -8,7 +8,8 @@ from typing import Protocol
 from sigpolicy.errors import InputError, VerificationError
 from sigpolicy.reasons import Reason
 from sigpolicy.reference.digest import Digest, parse_digest
-from sigpolicy.reference.docker import InvalidReferenceError, parse_reference
+from sigpolicy.reference.docker import InvalidReferenceError, Reference, parse_reference
+from sigpolicy.reference.identity import IdentityRule
 from sigpolicy.reference.manifest import manifest_matches_digest
 
 
@@ -45,6 +46,36 @@ class KnownDigest:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class ImageDigest:
+    """An Image known by its digest, possibly a child of manifest lists.
+
+    A signature on a manifest list vouches for the images it lists, so a signed digest equal
+    to one of ``lists`` (the lists that contain this image) is accepted too.
+    """
+
+    digest: Digest
+    lists: tuple[Digest, ...] = ()
+
+    def check(self, signed_digest: str) -> None:
+        self.matched_list(signed_digest)
+
+    def matched_list(self, signed_digest: str) -> Digest | None:
+        """None when the signature is for the image itself, else the list it was signed for."""
+        try:
+            signed = parse_digest(signed_digest)
+        except InputError:
+            signed = None
+        if signed == self.digest:
+            return None
+        if signed is not None and signed in self.lists:
+            return signed
+        raise VerificationError(
+            Reason.DIGEST_MISMATCH,
+            f"signed for manifest digest {signed_digest}, the image is {self.digest}",
+        )
+
+
 class IdentityCheck(Protocol):
     def matches(self, signed_reference: str) -> bool: ...
 
@@ -78,3 +109,17 @@ class SameReference:
 
     def describe(self) -> str:
         return self.expected
+
+
+@dataclass(frozen=True, slots=True)
+class RuleIdentity:
+    """A signedIdentity rule (SEMANTICS.md §3) applied for one image reference."""
+
+    rule: IdentityRule
+    image: Reference
+
+    def matches(self, signed_reference: str) -> bool:
+        return self.rule.matches(self.image, signed_reference)
+
+    def describe(self) -> str:
+        return f"{self.rule.name} against {self.image}"

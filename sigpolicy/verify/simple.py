@@ -60,6 +60,7 @@ class SignatureVerdict:
     digest: str | None = None
     created: int | None = None
     claims: SignedClaims | None = None
+    authenticated: AuthenticatedMessage | None = None
 
 
 def verify_blob(
@@ -111,7 +112,11 @@ def explain_blob(
     try:
         message = verifier.verify_message(blob, now=now)
         verdict = replace(
-            verdict, signer=message.signer, key_id=message.key_id, created=message.created
+            verdict,
+            signer=message.signer,
+            key_id=message.key_id,
+            created=message.created,
+            authenticated=message,
         )
         claims = parse_payload(message.payload, expected_type=payload_type)
         verdict = replace(

@@ -1,0 +1,1 @@
+"""``sigpolicy record``: keeps ImageSignature conditions true without anyone running a command."""

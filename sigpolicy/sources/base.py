@@ -1,0 +1,77 @@
+"""The seam between the core and where image API objects live (STYLE.md 9).
+
+Every source (the cluster's image API, a catalog folder) implements :class:`ImageSource`.
+Reads return the typed models of :mod:`sigpolicy.api`; failures raise
+:class:`~sigpolicy.errors.SourceError` (``source-unavailable``) or its subclass
+:class:`~sigpolicy.errors.NotFoundError` when the source answered that the object does not
+exist.
+
+Writes are read-modify-write through a function: :meth:`ImageSource.update_image` reads the
+newest copy, applies ``change`` to it and writes it with the version it read; on a conflict
+it reads again and re-applies ``change``, so a concurrent writer's change is never lost.
+``change`` returns ``None`` when there is nothing to write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+from sigpolicy.api import Image, ImageStream, ImageStreamTag
+
+ImageChange = Callable[[Image], Image | None]
+EventType = Literal["ADDED", "MODIFIED", "DELETED", "SYNCED"]
+
+
+@dataclass(frozen=True, slots=True)
+class ImageEvent:
+    """One change seen by a watch; ``SYNCED`` (image None) marks the end of the initial list."""
+
+    type: EventType
+    image: Image | None
+
+
+class ImageSource(Protocol):
+    """Read and write image API objects."""
+
+    @property
+    def description(self) -> str:
+        """Where the objects come from, for messages (``catalog ./examples``, ``cluster ...``)."""
+        ...
+
+    async def get_image(self, name: str) -> Image: ...
+
+    async def list_images(self) -> list[Image]: ...
+
+    def watch_images(self) -> AsyncIterator[ImageEvent]:
+        """Every image as ADDED, then SYNCED, then changes as they happen; never ends by itself."""
+        ...
+
+    async def update_image(self, name: str, change: ImageChange) -> Image | None:
+        """Apply ``change`` to the newest copy and write it; returns what was written."""
+        ...
+
+    async def get_image_stream(self, namespace: str, name: str) -> ImageStream: ...
+
+    async def get_image_stream_tag(self, namespace: str, name: str) -> ImageStreamTag:
+        """``name`` is ``<stream>:<tag>``."""
+        ...
+
+    async def read_secret_key(self, namespace: str, name: str, key: str) -> bytes:
+        """One key of a Secret's data (trust-store key material)."""
+        ...
+
+    async def read_config_map_key(self, namespace: str, name: str, key: str) -> bytes: ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class BatchImageSource(Protocol):
+    """A source that writes many images at once more cheaply than one by one (a catalog
+    file holding thousands of images is rewritten once, not once per image)."""
+
+    async def update_images(
+        self, names: Sequence[str], change: ImageChange
+    ) -> dict[str, Image | None]: ...

@@ -1,0 +1,58 @@
+"""Deriving an ImageStreamTag from its ImageStream and Image, as the API server does.
+
+A catalog folder holds streams and images as ``oc get -o yaml`` prints them; the tag view is
+computed the way openshift-apiserver computes it: the newest event of the tag's status
+history names the Image, spec-tag annotations are merged into the image's, and the image's
+``dockerImageReference`` is the event's (which honours the tag's reference policy).
+"""
+
+from __future__ import annotations
+
+from sigpolicy.api import (
+    Image,
+    ImageLookupPolicy,
+    ImageStream,
+    ImageStreamTag,
+    ObjectMeta,
+)
+from sigpolicy.errors import NotFoundError
+
+
+def newest_image_name(stream: ImageStream, tag: str) -> tuple[str, str]:
+    """(image name, docker image reference) of the tag's newest event; NotFoundError if none."""
+    event = stream.newest_event(tag)
+    where = f"ImageStreamTag {_stream_name(stream)}:{tag}"
+    if event is None:
+        raise NotFoundError(f"{where}: the stream has no such tag")
+    return event.image, event.docker_image_reference
+
+
+def image_stream_tag(stream: ImageStream, tag: str, image: Image) -> ImageStreamTag:
+    _, reference = newest_image_name(stream, tag)
+    spec_tag = stream.spec_tag(tag)
+    annotations = dict(image.metadata.annotations or {}) if image.metadata else {}
+    if spec_tag is not None and spec_tag.annotations:
+        annotations.update(spec_tag.annotations)
+    image_meta = image.metadata or ObjectMeta()
+    if annotations:
+        image_meta = image_meta.model_copy(update={"annotations": annotations})
+    shown = image.model_copy(update={"metadata": image_meta, "docker_image_reference": reference})
+    stream_meta = stream.metadata or ObjectMeta()
+    lookup = stream.spec.lookup_policy if stream.spec and stream.spec.lookup_policy else None
+    return ImageStreamTag(
+        metadata=ObjectMeta(
+            name=f"{stream_meta.name}:{tag}",
+            namespace=stream_meta.namespace,
+        ),
+        tag=spec_tag,
+        generation=stream_meta.generation or 0,
+        lookup_policy=lookup or ImageLookupPolicy(local=False),
+        image=shown,
+    )
+
+
+def _stream_name(stream: ImageStream) -> str:
+    meta = stream.metadata
+    if meta is None:
+        return "?"
+    return f"{meta.namespace}/{meta.name}"
