@@ -35,7 +35,7 @@ from sigpolicy.api import (
 from sigpolicy.errors import InputError, NotFoundError, SourceError
 from sigpolicy.sources.base import ImageChange, ImageEvent
 from sigpolicy.sources.streams import image_stream_tag, newest_image_name
-from sigpolicy.yamlfile import Document, load_documents, load_json_strict, replace_document
+from sigpolicy.yamlfile import Document, load_documents, load_json_strict, replace_documents
 
 SUFFIXES = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -56,6 +56,7 @@ class _Index:
     secrets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     config_maps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     fingerprint: dict[Path, str] = field(default_factory=dict)
+    documents: dict[Path, list[Document]] = field(default_factory=dict)
 
 
 class CatalogSource:
@@ -83,7 +84,8 @@ class CatalogSource:
         for path in self._files():
             text = _read_text(path)
             index.fingerprint[path] = _digest(text)
-            for doc_no, document in enumerate(_documents(path, text)):
+            index.documents[path] = _documents(path, text)
+            for doc_no, document in enumerate(index.documents[path]):
                 for item_no, obj in _objects(document.data):
                     self._add(index, obj, Location(path, doc_no, item_no), path)
         return index
@@ -208,7 +210,7 @@ class CatalogSource:
         async with self._lock:
             self.refresh()  # the newest copies, as a resourceVersion check would ensure
             results: dict[str, Image | None] = {}
-            edits: dict[Path, list[tuple[Location, dict[str, Any]]]] = {}
+            edits: dict[Path, list[tuple[Location, Image]]] = {}
             for name in names:
                 found = self._index.images.get(name)
                 if found is None:
@@ -217,30 +219,36 @@ class CatalogSource:
                 updated = change(image)
                 results[name] = updated
                 if updated is not None:
-                    edits.setdefault(location.path, []).append((location, updated.to_json_dict()))
+                    edits.setdefault(location.path, []).append((location, updated))
             for path, file_edits in edits.items():
                 self._write(path, file_edits)
-            if edits:
-                self._index = self._load()
             return results
 
-    def _write(self, path: Path, edits: list[tuple[Location, dict[str, Any]]]) -> None:
+    def _write(self, path: Path, edits: list[tuple[Location, Image]]) -> None:
+        """Write one file's edits and bring the index up to date without re-reading it."""
         text = _read_text(path)
         if _digest(text) != self._index.fingerprint.get(path):
             raise SourceError(f"{path}: changed while being updated; try again")
-        documents = _documents(path, text)
+        documents = self._index.documents[path]
         changed: dict[int, Any] = {}
-        for location, new_object in edits:
+        for location, image in edits:
             current = changed.get(location.document, documents[location.document].data)
-            changed[location.document] = _with_item(current, location.item, new_object)
+            changed[location.document] = _with_item(current, location.item, image.to_json_dict())
         if path.suffix == ".json":
             new_text = json.dumps(changed[0], indent=2) + "\n"
+            moved = [Document(changed[0], 0, len(new_text), 1)]
         else:
-            new_text = text
-            # From the last document to the first, so earlier spans stay where they were.
-            for index in sorted(changed, reverse=True):
-                new_text = replace_document(new_text, documents[index], changed[index])
+            new_text, moved = replace_documents(text, documents, changed)
         _atomic_write(path, new_text)
+        self._index.fingerprint[path] = _digest(new_text)
+        self._index.documents[path] = moved
+        for location, image in edits:
+            self._index.images[
+                _require_name(image.metadata.name if image.metadata else None, str(path))
+            ] = (
+                image,
+                location,
+            )
 
     async def close(self) -> None:
         return None
