@@ -1,4 +1,6 @@
-"""Suite-wide fixtures: fresh OpenPGP keys made by the real gpg (see tests/support/gpgkit.py).
+"""Suite-wide fixtures: fresh OpenPGP keys made by the real gpg (see tests/support/gpgkit.py),
+a fake image API server per test (tests/support/fakeapi.py), and ``async def`` tests run in
+a fresh event loop with a timeout, so a hung watch fails its test instead of the run.
 
 Keys are session-scoped (RSA-4096 takes seconds) and live in temporary GnuPG homes whose
 agents are stopped at the end of the session. No private key is committed anywhere.
@@ -6,11 +8,15 @@ agents are stopped at the end of the session. No private key is committed anywhe
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.support.fakeapi import FakeApiServer
 from tests.support.gpgkit import GeneratedKey, KeyFactory
 
 DAY = 86_400
@@ -87,3 +93,29 @@ def signer_pair(gpg_factory: KeyFactory) -> tuple[GeneratedKey, GeneratedKey]:
     """Two Ed25519 keys in one home, to make a message with two signatures."""
     first = gpg_factory.generate("pair-a")
     return first, gpg_factory.generate("pair-b", home=first.home)
+
+
+# --- the fake image API server, and async tests (the project has no pytest-asyncio) ---
+
+TEST_TIMEOUT = 20.0
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    function = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(function):
+        return None
+    arguments = {name: pyfuncitem.funcargs[name] for name in inspect.signature(function).parameters}
+    asyncio.run(asyncio.wait_for(function(**arguments), TEST_TIMEOUT))
+    return True
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeApiServer]:
+    with FakeApiServer() as server:
+        yield server
+
+
+@pytest.fixture
+def kubeconfig(fake_api: FakeApiServer, tmp_path: Path) -> Path:
+    return fake_api.write_kubeconfig(tmp_path / "kubeconfig")

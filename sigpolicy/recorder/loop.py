@@ -88,9 +88,10 @@ class Recorder:
         if images is None:
             listed = await self._retrying("listing images", self.source.list_images)
             if isinstance(listed, _Failed):
-                totals.failed.append("(list)")
-                totals.seconds = time.monotonic() - started
-                return totals
+                raise SourceError(
+                    f"{self.source.description}: listing images failed"
+                    f" {self.settings.attempts} times; nothing was written"
+                )
             images = listed
         store = self.trust()
         freshness = self._freshness(store)
@@ -250,7 +251,10 @@ async def run_forever(
                 generation, next_resync = current, 0.0
             if time.monotonic() >= next_resync:
                 pending.clear()
-                await recorder.run_pass()
+                try:
+                    await recorder.run_pass()
+                except SourceError as exc:
+                    log.error("record: %s; the next pass will try again", exc.diagnostics())
                 next_resync = time.monotonic() + resync_every
             elif pending:
                 names = sorted(pending)

@@ -235,7 +235,7 @@ INVALID = [
     Invalid(
         "not-yaml",
         "entries: [{name: r\n",
-        "line 4, column 1: expected ',' or '}', but got '<stream end>'",
+        "line 4, column 1: did not find expected ',' or '}'",  # libyaml's words
     ),
 ]
 
