@@ -131,6 +131,9 @@ class CatalogSource:
     async def list_images(self) -> list[Image]:
         return [image for image, _ in self._index.images.values()]
 
+    async def list_image_streams(self) -> list[ImageStream]:
+        return list(self._index.streams.values())
+
     async def get_image_stream(self, namespace: str, name: str) -> ImageStream:
         stream = self._index.streams.get((namespace, name))
         if stream is None:

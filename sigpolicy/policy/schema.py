@@ -1,0 +1,194 @@
+"""The project's YAML policy (``docs/policy.md``): parsed into frozen models, unknown fields
+refused, then built into the engine's objects by :mod:`.build`.
+
+The JSON Schema in ``policies/schema/`` is generated from these models
+(``python -m sigpolicy.policy.schema``), so the documentation and the validation never drift.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+API_VERSION = "sigpolicy.io/v1alpha1"
+KIND = "ImagePolicy"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class IdentitySpec(_Model):
+    """A signedIdentity rule (SEMANTICS.md §3); default ``matchRepoDigestOrExact``."""
+
+    type: Literal[
+        "matchExact",
+        "matchRepoDigestOrExact",
+        "matchRepository",
+        "exactReference",
+        "exactRepository",
+        "remapIdentity",
+    ]
+    docker_reference: str | None = Field(None, alias="dockerReference")
+    docker_repository: str | None = Field(None, alias="dockerRepository")
+    prefix: str | None = None
+    signed_prefix: str | None = Field(None, alias="signedPrefix")
+
+
+class NameSpec(_Model):
+    organization: str | None = None
+    common_name: str | None = Field(None, alias="commonName")
+
+
+class SignedBySpec(_Model):
+    """Simple-signing signatures by keys of the trust store."""
+
+    trust: list[str] | None = Field(None, description="trust entries accepted (default: all)")
+    threshold: int = Field(1, ge=1, description="distinct trusted keys needed (k of n)")
+    required: list[str] = Field(default_factory=list, description="entries that must sign")
+    issuer: NameSpec | None = None
+    subject: NameSpec | None = None
+    identity: IdentitySpec | None = None
+
+
+class SigstoreSignedSpec(_Model):
+    """Cosign key-based signatures; PEM public keys from files or inline."""
+
+    key_paths: list[str] = Field(default_factory=list, alias="keyPaths")
+    key_data: list[str] = Field(default_factory=list, alias="keyData")
+    identity: IdentitySpec | None = None
+
+    @model_validator(mode="after")
+    def _some_key(self) -> SigstoreSignedSpec:
+        if not self.key_paths and not self.key_data:
+            raise ValueError("keyPaths or keyData must name at least one key")
+        return self
+
+
+class RegoServerSpec(_Model):
+    url: str
+    path: str
+    timeout: float = Field(2.0, gt=0, le=30)
+    token_file: str | None = Field(None, alias="tokenFile")
+
+
+class RegoEmbeddedSpec(_Model):
+    modules: list[str] = Field(min_length=1, description="Rego files, relative to the policy")
+    query: str = Field(description="the decision, e.g. data.sigpolicy.allow")
+    timeout: float = Field(2.0, gt=0, le=30)
+
+
+class RegoSpec(_Model):
+    server: RegoServerSpec | None = None
+    embedded: RegoEmbeddedSpec | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> RegoSpec:
+        if (self.server is None) == (self.embedded is None):
+            raise ValueError("exactly one of server and embedded is required")
+        return self
+
+
+class ThresholdSpec(_Model):
+    count: int = Field(ge=1)
+    of: list[RequirementSpec] = Field(min_length=1)
+
+
+class Empty(_Model):
+    pass
+
+
+class RequirementSpec(_Model):
+    """Exactly one of the fields."""
+
+    signed_by: SignedBySpec | None = Field(None, alias="signedBy")
+    sigstore_signed: SigstoreSignedSpec | None = Field(None, alias="sigstoreSigned")
+    rego: RegoSpec | None = None
+    all_of: list[RequirementSpec] | None = Field(None, alias="allOf", min_length=1)
+    any_of: list[RequirementSpec] | None = Field(None, alias="anyOf", min_length=1)
+    threshold: ThresholdSpec | None = None
+    reject: Empty | None = None
+    insecure_accept_anything: Empty | None = Field(None, alias="insecureAcceptAnything")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> RequirementSpec:
+        given = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a requirement has exactly one of signedBy, sigstoreSigned, rego, allOf, anyOf,"
+                " threshold, reject, insecureAcceptAnything"
+            )
+        return self
+
+
+class SelectorRequirement(_Model):
+    key: str
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: list[str] = Field(default_factory=list)
+
+
+class LabelSelectorSpec(_Model):
+    match_labels: dict[str, str] = Field(default_factory=dict, alias="matchLabels")
+    match_expressions: list[SelectorRequirement] = Field(
+        default_factory=list, alias="matchExpressions"
+    )
+
+
+Mode = Literal["enforce", "warn", "audit"]
+
+
+class ScopeSpec(_Model):
+    name: Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+    images: list[str] = Field(min_length=1, description="image patterns (docs/policy.md)")
+    namespaces: list[str] | None = Field(None, min_length=1)
+    namespace_selector: LabelSelectorSpec | None = Field(None, alias="namespaceSelector")
+    mode: Mode | None = None
+    require: list[RequirementSpec] = Field(min_length=1)
+
+
+class ExemptionSpec(_Model):
+    name: Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+    reason: str = Field(min_length=1, description="why; shown in every decision it makes")
+    namespaces: list[str] | None = Field(None, min_length=1)
+    namespace_selector: LabelSelectorSpec | None = Field(None, alias="namespaceSelector")
+    images: list[str] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _narrow(self) -> ExemptionSpec:
+        if self.namespaces is None and self.namespace_selector is None and self.images is None:
+            raise ValueError("an exemption needs namespaces, namespaceSelector or images")
+        return self
+
+
+class PolicySpec(_Model):
+    api_version: Literal["sigpolicy.io/v1alpha1"] = Field(alias="apiVersion")
+    kind: Literal["ImagePolicy"]
+    trust: str | None = Field(None, description="trust store file, relative to this file")
+    mode: Mode = "enforce"
+    no_match: Literal["deny", "warn", "allow"] = Field("deny", alias="noMatch")
+    exemptions: list[ExemptionSpec] = Field(default_factory=list)
+    scopes: list[ScopeSpec] = Field(min_length=1)
+
+
+def policy_json_schema() -> dict[str, Any]:
+    schema = PolicySpec.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://sigpolicy.io/schema/v1alpha1/image-policy.json"
+    return schema
+
+
+def main() -> None:
+    """Write the JSON Schema: ``python -m sigpolicy.policy.schema [OUT]``."""
+    out = (
+        Path(sys.argv[1]) if len(sys.argv) > 1 else Path("policies/schema/image-policy.schema.json")
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(policy_json_schema(), indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
