@@ -20,6 +20,7 @@ from sigpolicy.cli.policy_loading import load_policy_and_trust
 from sigpolicy.cli.render_decision import decision_json, decision_text
 from sigpolicy.errors import InputError, VerificationError
 from sigpolicy.policy.decision import Decision
+from sigpolicy.policy.engine import failed_before_policy
 from sigpolicy.policy.evidence import ImageEvidence
 from sigpolicy.reference.docker import parse_reference
 from sigpolicy.sources.catalog import CatalogSource
@@ -66,7 +67,10 @@ def run(argv: Sequence[str]) -> int:
 async def decide(args: argparse.Namespace) -> Decision:
     policy, trust = load_policy_and_trust(Path(args.policy), args.trust)
     try:
-        evidence = await gather(args)
+        try:
+            evidence = await gather(args)
+        except VerificationError as exc:
+            return failed_before_policy(args.image, args.namespace, exc.reason, exc.message)
         return await policy.decide(evidence)
     finally:
         if trust is not None:
@@ -83,10 +87,7 @@ async def gather(args: argparse.Namespace) -> ImageEvidence:
         evidence = evidence_from_dir(Path(args.dir), reference, namespace=args.namespace)
     else:
         source = CatalogSource(Path(args.catalog))
-        try:
-            evidence = await evidence_from_source(source, reference, namespace=args.namespace)
-        except VerificationError as exc:
-            raise InputError(f"{exc.reason}: {exc.message}") from None
+        evidence = await evidence_from_source(source, reference, namespace=args.namespace)
     evidence.namespace_labels = labels
     return evidence
 

@@ -125,3 +125,11 @@ class Policy:
             reason=None if would else outcome.reason or Reason.POLICY_DENIED,
             message=outcome.message,
         )
+
+
+def failed_before_policy(
+    image: str, namespace: str | None, reason: Reason, message: str
+) -> Decision:
+    """The decision when the image could not even be looked at (resolution, source, time):
+    denied whatever the mode, because there is nothing the policy could have allowed."""
+    return Decision(False, False, "enforce", image, namespace, None, None, None, reason, message)

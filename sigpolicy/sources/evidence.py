@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from sigpolicy.api import Image, ImageStream
-from sigpolicy.errors import NotFoundError, SourceError, VerificationError
+from sigpolicy.errors import NotFoundError, VerificationError
 from sigpolicy.policy.evidence import ImageEvidence
 from sigpolicy.reasons import Reason
 from sigpolicy.reference.digest import parse_digest
@@ -67,7 +67,10 @@ class ResolutionError(VerificationError):
 async def evidence_from_source(
     source: ImageSource, reference: Reference, *, namespace: str | None = None
 ) -> ImageEvidence:
+    """Evidence from the image API; the reference as written when it has no claim on it."""
     image = await find_image(source, reference)
+    if image is None:
+        return ImageEvidence(reference, None, (), (), namespace=namespace, now=int(time.time()))
     name = image.metadata.name if image.metadata else None
     if not name:
         raise ResolutionError(f"{reference}: the Image has no name")
@@ -90,26 +93,31 @@ async def evidence_from_source(
     )
 
 
-async def find_image(source: ImageSource, reference: Reference) -> Image:
-    try:
-        if reference.digest is not None:
+async def find_image(source: ImageSource, reference: Reference) -> Image | None:
+    """The Image ``reference`` names through the image API, or None when the API has no
+    claim on it (an external image never imported). A reference the API should resolve but
+    cannot (a served repository's missing tag) raises ResolutionError."""
+    if reference.digest is not None:
+        try:
             return await source.get_image(str(reference.digest))
-        tag = reference.tag or "latest"
-        for stream in await _streams(source):
-            if _serves(stream, reference) or _imports(stream, reference, tag):
-                meta = stream.metadata
-                assert meta is not None and meta.name is not None  # noqa: S101 - listed streams are named
+        except NotFoundError:
+            return None
+    tag = reference.tag or "latest"
+    for stream in await _streams(source):
+        meta = stream.metadata
+        if meta is None or meta.name is None:
+            continue
+        serves = _serves(stream, reference)
+        if serves or _imports(stream, reference, tag):
+            where = f"{meta.namespace or 'default'}/{meta.name}:{tag}"
+            try:
                 found = await source.get_image_stream_tag(
                     meta.namespace or "default", f"{meta.name}:{tag}"
                 )
-                return found.image
-    except NotFoundError as exc:
-        raise ResolutionError(f"{reference}: {exc}") from None
-    except SourceError:
-        raise
-    raise ResolutionError(
-        f"{reference}: no Image or image stream tag in {source.description} serves it"
-    )
+            except NotFoundError as exc:
+                raise ResolutionError(f"{reference}: ImageStreamTag {where}: {exc}") from None
+            return found.image
+    return None
 
 
 async def _streams(source: ImageSource) -> list[ImageStream]:
