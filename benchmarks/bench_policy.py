@@ -20,13 +20,12 @@ import time
 from pathlib import Path
 
 from sigpolicy.policy.load import load_policy
-from sigpolicy.reference.docker import parse_reference
+from sigpolicy.resolve.resolver import resolve_evidence
 from sigpolicy.sources.catalog import CatalogSource
-from sigpolicy.sources.evidence import evidence_from_source
 from sigpolicy.trust.load import load_trust_store
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "sigpolicy" / "examples"
-IMAGE = "registry.example.com/shop/checkout:1.4.2"
+IMAGE = "image-registry.openshift-image-registry.svc:5000/shop/checkout:1.4.2"
 
 
 def policy_text(scopes: int) -> str:
@@ -63,9 +62,7 @@ async def measure(folder: Path, scopes: int, decisions: int) -> tuple[float, boo
     path.write_text(policy_text(scopes))
     store = load_trust_store(folder / "trust.yaml")
     policy = load_policy(path, lambda: store)
-    evidence = await evidence_from_source(
-        CatalogSource(folder / "catalog"), parse_reference(IMAGE), namespace="shop"
-    )
+    evidence = await resolve_evidence(CatalogSource(folder / "catalog"), IMAGE, namespace="shop")
     first = await policy.decide(evidence)  # verifies the signatures once
     best = float("inf")
     for _ in range(5):

@@ -29,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
@@ -36,13 +37,16 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, uti
 
 from sigpolicy.reference.digest import parse_digest
 from sigpolicy.signature.backends import close_verifier, open_verifier
+from sigpolicy.signature.message import MessageVerifier
 from sigpolicy.signature.openpgp.keyring import Keyring
 from sigpolicy.signature.openpgp.message import parse_message
 from sigpolicy.verify.checks import KnownDigest, SameReference
 from sigpolicy.verify.simple import verify_blob
 
 IDENTITY = "registry.example.com/bench/app:1.0"
-MANIFEST = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}'
+MANIFEST = (
+    b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}'
+)
 
 
 @dataclass
@@ -56,22 +60,43 @@ class KeySet:
 
 def gpg(home: Path, *args: str) -> bytes:
     return subprocess.run(
-        ["gpg", "--homedir", str(home), "--batch", "--quiet", *args], check=True, capture_output=True
+        ["gpg", "--homedir", str(home), "--batch", "--quiet", *args],
+        check=True,
+        capture_output=True,
     ).stdout
 
 
 def make_keyset(base: Path, name: str, algo: str, count: int, manifest: Path) -> KeySet:
     home = base / name
     home.mkdir(mode=0o700)
-    gpg(home, "--passphrase", "", "--quick-gen-key", f"Bench {name} <{name}@bench.test>", algo, "sign", "never")
+    gpg(
+        home,
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        f"Bench {name} <{name}@bench.test>",
+        algo,
+        "sign",
+        "never",
+    )
     listing = gpg(home, "--with-colons", "--list-keys").decode()
-    fingerprint = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+    fingerprint = next(
+        line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:")
+    )
     sigs = []
     env = {**os.environ, "GNUPGHOME": str(home)}
     for index in range(count):
         out = base / f"{name}-{index}.sig"
         subprocess.run(
-            ["skopeo", "standalone-sign", "--output", str(out), str(manifest), IDENTITY, fingerprint],
+            [
+                "skopeo",
+                "standalone-sign",
+                "--output",
+                str(out),
+                str(manifest),
+                IDENTITY,
+                fingerprint,
+            ],
             check=True,
             env=env,
             capture_output=True,
@@ -105,7 +130,9 @@ def primitive_closure(keys: KeySet, blobs: list[bytes]) -> Callable[[], None]:
 
         def run_rsa() -> None:
             for signature, digest in rsa_calls:
-                public.verify(signature, digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
+                public.verify(
+                    signature, digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256())
+                )
 
         return run_rsa
     assert isinstance(public, ed25519.Ed25519PublicKey)
@@ -127,8 +154,27 @@ def process_median(argv_list: list[list[str]], env: dict[str, str]) -> float:
     return statistics.median(times)
 
 
+class Check:
+    """The same signatures, checked by one verifier or another."""
+
+    def __init__(
+        self, blobs: list[bytes], digest: KnownDigest, identity: SameReference, now: int
+    ) -> None:
+        self.blobs, self.digest, self.identity, self.now = blobs, digest, identity, now
+
+    def messages(self, verifier: MessageVerifier) -> None:
+        for blob in self.blobs:
+            verifier.verify_message(blob, now=self.now)
+
+    def full(self, verifier: MessageVerifier, limit: int | None = None) -> None:
+        for blob in self.blobs[:limit]:
+            verify_blob(blob, verifier, digest=self.digest, identity=self.identity, now=self.now)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--signatures", type=int, default=200, help="signatures per key type")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--process-runs", type=int, default=30, help="runs of each process figure")
@@ -141,7 +187,10 @@ def main() -> None:
         digest = KnownDigest(parse_digest("sha256:" + hashlib.sha256(MANIFEST).hexdigest()))
         identity = SameReference.parse(IDENTITY)
         rows: list[tuple[str, str, float]] = []
-        print(f"generating keys and {args.signatures} signatures per key with skopeo ...", file=sys.stderr)
+        print(
+            f"generating keys and {args.signatures} signatures per key with skopeo ...",
+            file=sys.stderr,
+        )
         for name, algo in (("rsa4096", "rsa4096"), ("ed25519", "ed25519")):
             keys = make_keyset(base, name, algo, args.signatures, manifest)
             blobs = [p.read_bytes() for p in keys.signatures]
@@ -151,35 +200,65 @@ def main() -> None:
             keyfile.write_bytes(keys.public)
             native = open_verifier("native", [(keyfile.name, keys.public)])
             gnupg = open_verifier("gnupg", [(keyfile.name, keys.public)])
-
-            def native_message(verifier=native) -> None:
-                for blob in blobs:
-                    verifier.verify_message(blob, now=now)
-
-            def native_full(verifier=native) -> None:
-                for blob in blobs:
-                    verify_blob(blob, verifier, digest=digest, identity=identity, now=now)
-
-            def gnupg_full(verifier=gnupg) -> None:
-                for blob in blobs[:50]:
-                    verify_blob(blob, verifier, digest=digest, identity=identity, now=now)
-
+            check = Check(blobs, digest, identity, now)
             print(f"timing {name} ...", file=sys.stderr)
             primitive = best_per_item(primitive_closure(keys, blobs), n, args.rounds)
             rows.append((name, "cryptography verify primitive", primitive))
-            rows.append((name, "native verifier, message only", best_per_item(native_message, n, args.rounds)))
-            rows.append((name, "native verifier, full check", best_per_item(native_full, n, args.rounds)))
-            rows.append((name, "GnuPG backend, full check", best_per_item(gnupg_full, min(n, 50), 1)))
+            rows.append(
+                (
+                    name,
+                    "native verifier, message only",
+                    best_per_item(partial(check.messages, native), n, args.rounds),
+                )
+            )
+            rows.append(
+                (
+                    name,
+                    "native verifier, full check",
+                    best_per_item(partial(check.full, native), n, args.rounds),
+                )
+            )
+            rows.append(
+                (
+                    name,
+                    "GnuPG backend, full check",
+                    best_per_item(partial(check.full, gnupg, 50), min(n, 50), 1),
+                )
+            )
             close_verifier(gnupg)
             env = {**os.environ, "GNUPGHOME": str(keys.home)}
             runs = keys.signatures[: args.process_runs]
             skopeo = process_median(
-                [["skopeo", "standalone-verify", str(manifest), IDENTITY, keys.fingerprint, str(s)] for s in runs],
+                [
+                    [
+                        "skopeo",
+                        "standalone-verify",
+                        str(manifest),
+                        IDENTITY,
+                        keys.fingerprint,
+                        str(s),
+                    ]
+                    for s in runs
+                ],
                 env,
             )
             rows.append((name, "skopeo standalone-verify (one process per signature)", skopeo))
-            cli = [sigpolicy_cli, "verify", "--keyring", str(keyfile), "--manifest", str(manifest), "--identity", IDENTITY]
-            batch = process_median([[*cli[:2], *map(str, keys.signatures), *cli[2:]] for _ in range(5)], env) / n
+            cli = [
+                sigpolicy_cli,
+                "verify",
+                "--keyring",
+                str(keyfile),
+                "--manifest",
+                str(manifest),
+                "--identity",
+                IDENTITY,
+            ]
+            batch = (
+                process_median(
+                    [[*cli[:2], *map(str, keys.signatures), *cli[2:]] for _ in range(5)], env
+                )
+                / n
+            )
             rows.append((name, f"sigpolicy verify, batch of {n} in one process", batch))
             one_shot = process_median([[*cli[:2], str(s), *cli[2:]] for s in runs], env)
             rows.append((name, "sigpolicy verify, one signature (one process)", one_shot))

@@ -16,6 +16,7 @@ import yaml
 EXAMPLES = Path(__file__).resolve().parent.parent / "sigpolicy" / "examples"
 SIGS = EXAMPLES / "signatures"
 OUT = EXAMPLES / "catalog"
+INTEGRATED_REGISTRY = "image-registry.openshift-image-registry.svc:5000"
 
 
 def main() -> None:
@@ -55,7 +56,10 @@ def main() -> None:
             "tags": [
                 {
                     "name": "1.4.2",
-                    "from": {"kind": "DockerImage", "name": "registry.example.com/shop/checkout:1.4.2"},
+                    "from": {
+                        "kind": "DockerImage",
+                        "name": "registry.example.com/shop/checkout:1.4.2",
+                    },
                     "referencePolicy": {"type": "Source"},
                     "importPolicy": {"importMode": "Legacy"},
                     "generation": 2,
@@ -63,7 +67,7 @@ def main() -> None:
             ],
         },
         "status": {
-            "dockerImageRepository": "image-registry.openshift-image-registry.svc:5000/shop/checkout",
+            "dockerImageRepository": f"{INTEGRATED_REGISTRY}/shop/checkout",
             "tags": [
                 {
                     "tag": "1.4.2",
@@ -82,7 +86,10 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     header = "# The example catalog: image API objects as `oc get -o yaml` prints them.\n"
     (OUT / "checkout.yaml").write_text(
-        header + yaml.safe_dump(image, sort_keys=False) + "---\n" + yaml.safe_dump(stream, sort_keys=False)
+        header
+        + yaml.safe_dump(image, sort_keys=False)
+        + "---\n"
+        + yaml.safe_dump(stream, sort_keys=False)
     )
 
 

@@ -26,6 +26,7 @@ LAYERS = {
     "sources": 7,
     "resolve": 8,
     "recorder": 8,
+    "admission": 8,
     "cli": 9,
 }
 # The verification core. The trust layer reads its YAML file through sigpolicy.yamlfile

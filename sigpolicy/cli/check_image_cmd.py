@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,8 +24,9 @@ from sigpolicy.policy.decision import Decision
 from sigpolicy.policy.engine import failed_before_policy
 from sigpolicy.policy.evidence import ImageEvidence
 from sigpolicy.reference.docker import parse_reference
+from sigpolicy.resolve.resolver import Resolver
 from sigpolicy.sources.catalog import CatalogSource
-from sigpolicy.sources.evidence import evidence_from_dir, evidence_from_source
+from sigpolicy.sources.evidence import evidence_from_dir
 
 
 def add_image_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,8 +88,11 @@ async def gather(args: argparse.Namespace) -> ImageEvidence:
     if args.dir is not None:
         evidence = evidence_from_dir(Path(args.dir), reference, namespace=args.namespace)
     else:
-        source = CatalogSource(Path(args.catalog))
-        evidence = await evidence_from_source(source, reference, namespace=args.namespace)
+        resolver = Resolver(CatalogSource(Path(args.catalog)))
+        resolution = await resolver.resolve(
+            args.image, namespace=args.namespace, now=int(time.time())
+        )
+        evidence = resolution.evidence
     evidence.namespace_labels = labels
     return evidence
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sigpolicy.errors import InputError
 
 
@@ -13,8 +11,10 @@ def read_file(path: str, *, what: str, limit: int, refuse_larger: bool = True) -
     With ``refuse_larger=False`` the first ``limit + 1`` bytes are returned, for callers whose
     parser turns an oversized input into a verdict rather than an invocation error.
     """
+    # Plain open(), not pathlib: importing pathlib costs the one-shot ``sigpolicy verify``
+    # milliseconds of start-up.
     try:
-        with Path(path).open("rb") as handle:
+        with open(path, "rb") as handle:
             data = handle.read(limit + 1)
     except FileNotFoundError:
         raise InputError(f"{what} {path}: no such file") from None

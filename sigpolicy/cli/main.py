@@ -10,10 +10,13 @@ loads the verification path and nothing else.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Callable, Sequence
 from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -30,11 +33,17 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "sigpolicy.cli.record_cmd",
         "keep ImageSignature conditions recorded (watch, or --once)",
     ),
+    "check-image": ("sigpolicy.cli.check_image_cmd", "one policy decision for one image"),
+    "policy": ("sigpolicy.cli.policy_cmd", "check a policy, explain a decision, run a test suite"),
     "demo": ("sigpolicy.cli.demo_cmd", "verify the bundled example signatures"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # Imported here: only a missing or unknown command needs it, and a one-shot
+    # ``sigpolicy verify`` starts faster without.
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="sigpolicy",
         description="Verify container image signatures and enforce an image policy.",

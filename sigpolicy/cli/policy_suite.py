@@ -25,6 +25,7 @@ side, and the command exits 1.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -36,9 +37,10 @@ from sigpolicy.errors import InputError, PolicyError, SigpolicyError, Verificati
 from sigpolicy.policy.decision import Decision
 from sigpolicy.policy.engine import Policy, failed_before_policy
 from sigpolicy.reference.docker import parse_reference
+from sigpolicy.resolve.resolver import Resolver
 from sigpolicy.resolve.workloads import container_images, pod_spec
 from sigpolicy.sources.catalog import CatalogSource
-from sigpolicy.sources.evidence import evidence_from_dir, evidence_from_source
+from sigpolicy.sources.evidence import evidence_from_dir
 from sigpolicy.yamlfile import load_documents, load_one
 
 
@@ -171,7 +173,7 @@ async def _decide_found(
         catalog = case.catalog or suite.catalog
         if catalog is None:
             raise InputError(f"case {case.name!r}: no dir or catalog to find the image in")
-        evidence = await evidence_from_source(
-            CatalogSource(base / catalog), reference, namespace=case.namespace
-        )
+        resolver = Resolver(CatalogSource(base / catalog))
+        resolution = await resolver.resolve(image, namespace=case.namespace, now=int(time.time()))
+        evidence = resolution.evidence
     return await policy.decide(evidence)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import datetime
-import json
+import time
+from typing import TYPE_CHECKING
 
-from sigpolicy.verify.simple import SignatureVerdict
+if TYPE_CHECKING:
+    from sigpolicy.verify.simple import SignatureVerdict
+
+# RFC 3339 in UTC, for the years datetime can represent (0001-9999); anything else is
+# printed as the number it is.
+_FIRST_SECOND = -62135596800  # 0001-01-01T00:00:00Z
+_LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z
 
 
 def render_verdict(name: str, verdict: SignatureVerdict, output: str) -> str:
     if output == "json":
+        # Imported here: text output, the default, starts faster without it.
+        import json
+
         return json.dumps(verdict_json(name, verdict), sort_keys=False)
     return verdict_text(name, verdict)
 
@@ -40,8 +49,8 @@ def verdict_text(name: str, verdict: SignatureVerdict) -> str:
 
 
 def rfc3339(timestamp: int) -> str:
-    try:
-        moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
-    except (OverflowError, OSError, ValueError):
+    # time.gmtime, not datetime: importing datetime costs the one-shot ``sigpolicy verify``
+    # start-up time.
+    if not _FIRST_SECOND <= timestamp <= _LAST_SECOND:
         return str(timestamp)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))

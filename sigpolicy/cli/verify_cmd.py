@@ -7,10 +7,10 @@ sigpolicy verify SIGNATURE... --keyring FILE [--keyring FILE ...]
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
-from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from sigpolicy.cli.files import read_file
 from sigpolicy.cli.main import EXIT_OK, EXIT_REJECTED
@@ -22,10 +22,19 @@ from sigpolicy.signature.openpgp.limits import MAX_KEYFILE_BYTES, MAX_MESSAGE_BY
 from sigpolicy.verify.checks import DigestCheck, KnownDigest, ManifestBytes, SameReference
 from sigpolicy.verify.simple import explain_blob
 
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+OUTPUTS = ("text", "json")
+# Every option takes one value.
+_OPTIONS = ("--keyring", "--manifest", "--digest", "--identity", "--backend", "--output")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse  # see parse_args
+
     parser = argparse.ArgumentParser(
         prog="sigpolicy verify",
         description="Verify simple-signing signature blobs for one image.",
@@ -49,12 +58,69 @@ def build_parser() -> argparse.ArgumentParser:
         help="expected image reference (exact match after normalization)",
     )
     parser.add_argument("--backend", choices=BACKENDS, default="native")
-    parser.add_argument("--output", choices=("text", "json"), default="text")
+    parser.add_argument("--output", choices=OUTPUTS, default="text")
     return parser
 
 
+def parse_args(argv: Sequence[str]) -> argparse.Namespace | SimpleNamespace:
+    """The arguments as :func:`build_parser` reads them.
+
+    Importing argparse (with the shutil, bz2, lzma and gettext it brings) would cost the
+    one-shot command milliseconds of start-up, so the usual spelling is read here:
+    ``--option value`` pairs around one run of signature files. Anything else (``--help``,
+    ``--option=value``, abbreviations, every mistake) goes to argparse itself, which stays the
+    reference for help, errors and exit status.
+    """
+    args = _parse_usual(argv)
+    return args if args is not None else build_parser().parse_args(argv)
+
+
+def _parse_usual(argv: Sequence[str]) -> SimpleNamespace | None:
+    """``--option value`` pairs around one run of signature files; None for anything else."""
+    values: dict[str, list[str]] = {option: [] for option in _OPTIONS}
+    positions: list[int] = []
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if not token.startswith("-"):
+            positions.append(index)
+            index += 1
+            continue
+        if token not in values or index + 1 == len(argv) or argv[index + 1].startswith("-"):
+            return None
+        values[token].append(argv[index + 1])
+        index += 2
+    keyrings = values.pop("--keyring")
+    # argparse takes the signatures from one run of positional arguments only, and keeps the
+    # last of a repeated option after checking each one: both cases are left to it.
+    if not positions or positions[-1] - positions[0] != len(positions) - 1:
+        return None
+    if any(len(found) > 1 for found in values.values()):
+        return None
+    given = {option.removeprefix("--"): found[0] for option, found in values.items() if found}
+    backend = given.get("backend", "native")
+    output = given.get("output", "text")
+    if (
+        not keyrings
+        or "identity" not in given
+        or ("manifest" in given) == ("digest" in given)
+        or backend not in BACKENDS
+        or output not in OUTPUTS
+    ):
+        return None
+    return SimpleNamespace(
+        signatures=[argv[position] for position in positions],
+        keyring=keyrings,
+        manifest=given.get("manifest"),
+        digest=given.get("digest"),
+        identity=given["identity"],
+        backend=backend,
+        output=output,
+    )
+
+
 def run(argv: Sequence[str]) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     identity = SameReference.parse(args.identity)
     digest = _digest_check(args)
     key_files = [
@@ -77,7 +143,7 @@ def run(argv: Sequence[str]) -> int:
     return EXIT_OK if all_trusted else EXIT_REJECTED
 
 
-def _digest_check(args: argparse.Namespace) -> DigestCheck:
+def _digest_check(args: argparse.Namespace | SimpleNamespace) -> DigestCheck:
     if args.manifest is not None:
         return ManifestBytes(read_file(args.manifest, what="manifest", limit=MAX_MANIFEST_BYTES))
     try:

@@ -14,7 +14,8 @@ requirements may accept different identities for the same signature.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from sigpolicy.reference.docker import Reference
 from sigpolicy.signature.envelope import SigstoreSignature
 from sigpolicy.trust.identity import TrustedSigner
 from sigpolicy.trust.store import TrustStore
-from sigpolicy.verify.checks import DigestCheck
+from sigpolicy.verify.checks import DigestCheck, KnownDigest
 from sigpolicy.verify.simple import SignatureVerdict, explain_blob
 
 
@@ -59,6 +60,40 @@ class Workload:
     annotations: Mapping[str, str] = field(default_factory=dict)
 
 
+class VerificationCache:
+    """Verdicts shared between decisions, keyed by (signature content, image digest, trust
+    store generation): a signature is verified once, not once per review. Successes live
+    ``ttl`` seconds, failures ``failure_ttl`` (a source that was briefly wrong recovers soon).
+    Bounded; safe to share between concurrent decisions (values are immutable)."""
+
+    def __init__(
+        self,
+        *,
+        ttl: float = 600.0,
+        failure_ttl: float = 30.0,
+        size: int = 20_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl, self.failure_ttl, self.size, self.clock = ttl, failure_ttl, size, clock
+        self._entries: dict[tuple[bytes, str, str], tuple[float, VerifiedSimple]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[bytes, str, str]) -> VerifiedSimple | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < self.clock():
+            self.misses += 1
+            return None
+        self.hits += 1
+        return entry[1]
+
+    def put(self, key: tuple[bytes, str, str], value: VerifiedSimple) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        ttl = self.ttl if value.verdict.trusted else self.failure_ttl
+        self._entries[key] = (self.clock() + ttl, value)
+
+
 @dataclass
 class ImageEvidence:
     """The facts a decision is made from. Not shared between concurrent decisions."""
@@ -72,6 +107,7 @@ class ImageEvidence:
     workload: Workload | None = None
     resolved_from: str | None = None
     now: int = 0
+    cache: VerificationCache | None = None
     # Verdicts per trust generation; filled on first use.
     _simple: dict[str, tuple[VerifiedSimple, ...]] = field(default_factory=dict, repr=False)
 
@@ -83,6 +119,22 @@ class ImageEvidence:
         return cached
 
     def _verify(self, trust: TrustStore, name: str, blob: bytes) -> VerifiedSimple:
+        key = None
+        if self.cache is not None and isinstance(self.digest, KnownDigest):
+            key = (hashlib.sha256(blob).digest(), str(self.digest.digest), trust.generation)
+            cached = self.cache.get(key)
+            if cached is not None:
+                return (
+                    cached
+                    if cached.name == name
+                    else VerifiedSimple(name, cached.verdict, cached.signer)
+                )
+        verified = self._verify_now(trust, name, blob)
+        if key is not None and self.cache is not None:
+            self.cache.put(key, verified)
+        return verified
+
+    def _verify_now(self, trust: TrustStore, name: str, blob: bytes) -> VerifiedSimple:
         if self.digest is None:
             missing = "the image's manifest is not available, so no signature can match it"
             return VerifiedSimple(

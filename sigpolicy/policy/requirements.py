@@ -58,6 +58,17 @@ class Requirement(Protocol):
     async def evaluate(self, evidence: ImageEvidence) -> RequirementOutcome: ...
 
 
+def _no_signature(evidence: ImageEvidence) -> str:
+    message = "a signature was required, but the image has none"
+    if evidence.digest is None and evidence.reference.digest is None:
+        # A tag outside the image API names no particular image: nothing can vouch for it.
+        message += (
+            " (a tag the image API does not serve is not bound to a digest: reference the"
+            " image by digest, or through its image stream)"
+        )
+    return message
+
+
 def most_telling(findings: Sequence[SignatureFinding]) -> SignatureFinding | None:
     rejected = [f for f in findings if not f.accepted and f.reason is not None]
     if not rejected:
@@ -136,10 +147,7 @@ class SignedBy:
         findings = tuple(self._judge(v, evidence) for v in evidence.simple_verdicts(trust))
         if not findings:
             return RequirementOutcome(
-                self.description,
-                False,
-                Reason.UNSIGNED,
-                "a signature was required, but the image has none",
+                self.description, False, Reason.UNSIGNED, _no_signature(evidence)
             )
         accepted = [f for f in findings if f.accepted]
         keys = {f.signer for f in accepted}

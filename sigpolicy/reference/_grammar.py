@@ -53,11 +53,25 @@ ANCHORED_NAME_RE: Final = re.compile(
 )
 #: A bare sha256 identifier, which upstream refuses as a repository name.
 IDENTIFIER_RE: Final = re.compile(r"[a-f0-9]{64}")
-DOMAIN_RE: Final = re.compile(DOMAIN)
-#: Use with ``match`` (not ``fullmatch``): the value starts with ``domain/``.
-DOMAIN_PREFIX_RE: Final = re.compile(DOMAIN + r"/")
-NAME_RE: Final = re.compile(NAME)
-#: ``domain[/path]`` with the domain mandatory: a repository or one of its namespaces.
-NAMESPACE_RE: Final = re.compile(DOMAIN + r"(?:/" + _REMOTE_NAME + r")?")
-#: A ``*.`` wildcard built from a host name without its port.
-WILDCARD_RE: Final = re.compile(r"\*\." + DOMAIN_NAME)
+
+# The patterns of the policy's identity rules and scopes are compiled on first use (module
+# __getattr__): parsing references needs only the three above, and compiling the others
+# would cost the one-shot ``sigpolicy verify`` a millisecond of start-up.
+_ON_FIRST_USE: Final = {
+    "DOMAIN_RE": DOMAIN,
+    # Use with ``match`` (not ``fullmatch``): the value starts with ``domain/``.
+    "DOMAIN_PREFIX_RE": DOMAIN + r"/",
+    "NAME_RE": NAME,
+    # ``domain[/path]`` with the domain mandatory: a repository or one of its namespaces.
+    "NAMESPACE_RE": DOMAIN + r"(?:/" + _REMOTE_NAME + r")?",
+    # A ``*.`` wildcard built from a host name without its port.
+    "WILDCARD_RE": r"\*\." + DOMAIN_NAME,
+}
+
+
+def __getattr__(name: str) -> re.Pattern[str]:
+    pattern = _ON_FIRST_USE.get(name)
+    if pattern is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    compiled = globals()[name] = re.compile(pattern)
+    return compiled

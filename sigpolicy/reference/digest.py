@@ -15,7 +15,6 @@ Rules (go-digest ``Digest.Validate``, which containers/image applies to the sign
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Final
 
 from sigpolicy.errors import InputError
@@ -24,21 +23,37 @@ from sigpolicy.reference._text import shown
 #: Hex length of each algorithm we accept, also the names :mod:`hashlib` knows them by.
 SUPPORTED_ALGORITHMS: Final[dict[str, int]] = {"sha256": 64, "sha384": 96, "sha512": 128}
 
-_HEX_RE: Final = {alg: re.compile(f"[a-f0-9]{{{n}}}") for alg, n in SUPPORTED_ALGORITHMS.items()}
-# go-digest's DigestRegexp: what a digest of a not-registered algorithm would look like.
-_WELL_FORMED_RE: Final = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+_LOWER_HEX: Final = frozenset("0123456789abcdef")
+# go-digest's DigestRegexp: what a digest of a not-registered algorithm would look like. Only
+# error messages need it, so ``re`` compiles (and caches) it on first use.
+_WELL_FORMED: Final = r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+"
 
 
 class InvalidDigestError(InputError):
     """A value is not a valid ``algorithm:hex`` digest of a supported algorithm."""
 
 
-@dataclass(frozen=True, slots=True)
+# Plain classes, not dataclasses or NamedTuples: generating their code at import would slow
+# down the start-up of the one-shot ``sigpolicy verify``. ``Final`` keeps fields read-only.
 class Digest:
     """A validated content digest; build it with :func:`parse_digest`."""
 
-    algorithm: str
-    hex: str
+    __slots__ = ("algorithm", "hex")
+
+    def __init__(self, algorithm: str, hex: str) -> None:
+        self.algorithm: Final = algorithm
+        self.hex: Final = hex
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Digest):
+            return NotImplemented
+        return self.algorithm == other.algorithm and self.hex == other.hex
+
+    def __hash__(self) -> int:
+        return hash((self.algorithm, self.hex))
+
+    def __repr__(self) -> str:
+        return f"Digest(algorithm={self.algorithm!r}, hex={self.hex!r})"
 
     def __str__(self) -> str:
         return f"{self.algorithm}:{self.hex}"
@@ -52,19 +67,19 @@ def parse_digest(value: str) -> Digest:
     algorithm, sep, encoded = value.partition(":")
     if not sep or not algorithm or not encoded:
         raise InvalidDigestError(f"invalid digest {shown(value)}: expected algorithm:hex")
-    hex_re = _HEX_RE.get(algorithm)
-    if hex_re is None:
-        if _WELL_FORMED_RE.fullmatch(value):
+    length = SUPPORTED_ALGORITHMS.get(algorithm)
+    if length is None:
+        if re.fullmatch(_WELL_FORMED, value):
             raise InvalidDigestError(
                 f"unsupported digest algorithm {shown(algorithm)} in {shown(value)}"
                 f" (supported: {', '.join(SUPPORTED_ALGORITHMS)})"
             )
         raise InvalidDigestError(f"invalid digest {shown(value)}: malformed algorithm")
-    if len(encoded) != SUPPORTED_ALGORITHMS[algorithm]:
+    if len(encoded) != length:
         raise InvalidDigestError(
             f"invalid digest {shown(value)}: {algorithm} needs"
-            f" {SUPPORTED_ALGORITHMS[algorithm]} hex digits, got {len(encoded)}"
+            f" {length} hex digits, got {len(encoded)}"
         )
-    if not hex_re.fullmatch(encoded):
+    if not _LOWER_HEX.issuperset(encoded):
         raise InvalidDigestError(f"invalid digest {shown(value)}: not lowercase hex")
     return Digest(algorithm, encoded)

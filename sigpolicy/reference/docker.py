@@ -30,7 +30,6 @@ but is a valid path component (``my_registry.local/app``) parses as a reference 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
 from typing import Final
 
 from sigpolicy.errors import InputError
@@ -54,7 +53,8 @@ class InvalidReferenceError(InputError):
     """A value is not a valid Docker image reference."""
 
 
-@dataclass(frozen=True, slots=True)
+# Plain classes, not dataclasses or NamedTuples: generating their code at import would slow
+# down the start-up of the one-shot ``sigpolicy verify``. ``Final`` keeps fields read-only.
 class Reference:
     """A normalized Docker reference; build it with :func:`parse_reference`.
 
@@ -62,10 +62,32 @@ class Reference:
     repository path within it, ``tag`` and ``digest`` are ``None`` when absent.
     """
 
-    domain: str
-    path: str
-    tag: str | None = None
-    digest: Digest | None = None
+    __slots__ = ("digest", "domain", "path", "tag")
+
+    def __init__(
+        self, domain: str, path: str, tag: str | None = None, digest: Digest | None = None
+    ) -> None:
+        self.domain: Final = domain
+        self.path: Final = path
+        self.tag: Final = tag
+        self.digest: Final = digest
+
+    def _key(self) -> tuple[str, str, str | None, Digest | None]:
+        return (self.domain, self.path, self.tag, self.digest)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Reference):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Reference(domain={self.domain!r}, path={self.path!r}, tag={self.tag!r},"
+            f" digest={self.digest!r})"
+        )
 
     @property
     def repository(self) -> str:
@@ -104,11 +126,11 @@ class Reference:
 
     def with_digest(self, digest: Digest) -> Reference:
         """This reference pinned to ``digest``; a tag is kept, as upstream ``WithDigest`` does."""
-        return replace(self, digest=digest)
+        return Reference(self.domain, self.path, self.tag, digest)
 
     def without_tag(self) -> Reference:
         """This reference with its tag removed (its digest, if any, stays)."""
-        return replace(self, tag=None)
+        return Reference(self.domain, self.path, None, self.digest)
 
     def name_only(self) -> Reference:
         """The repository alone, without tag or digest (upstream ``TrimNamed``)."""

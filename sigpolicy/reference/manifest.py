@@ -19,9 +19,9 @@ verifies here and is refused there. Failures raise
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Final
+
+from cryptography.hazmat.primitives import hashes
 
 from sigpolicy.errors import VerificationError
 from sigpolicy.reasons import Reason
@@ -30,6 +30,14 @@ from sigpolicy.reference.digest import SUPPORTED_ALGORITHMS, Digest
 
 #: containers/image ``iolimits.MaxManifestBodySize``.
 MAX_MANIFEST_SIZE: Final = 4 * 1024 * 1024
+
+# `cryptography`'s hashes, not hashlib: the one-shot ``sigpolicy verify`` has loaded them for
+# the signature already, and hashlib would load a second OpenSSL (milliseconds of start-up).
+_HASHES: Final[dict[str, type[hashes.HashAlgorithm]]] = {
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
 
 
 def manifest_digest(data: bytes, algorithm: str = "sha256") -> Digest:
@@ -57,7 +65,9 @@ def manifest_digest(data: bytes, algorithm: str = "sha256") -> Digest:
             Reason.INVALID_MANIFEST, f"the schema-1 manifest's JWS signatures are invalid: {exc}"
         ) from None
     # 3.
-    return Digest(algorithm, hashlib.new(algorithm, data).hexdigest())
+    hasher = hashes.Hash(_HASHES[algorithm]())
+    hasher.update(data)
+    return Digest(algorithm, hasher.finalize().hex())
 
 
 def manifest_matches_digest(data: bytes, digest: Digest) -> bool:
@@ -65,5 +75,5 @@ def manifest_matches_digest(data: bytes, digest: Digest) -> bool:
 
     Raises like :func:`manifest_digest` when the manifest cannot be digested at all.
     """
-    actual = manifest_digest(data, digest.algorithm)
-    return hmac.compare_digest(actual.hex, digest.hex)
+    # Both digests are public, so a plain comparison gives nothing away.
+    return manifest_digest(data, digest.algorithm) == digest

@@ -8,11 +8,11 @@ only once this object exists (nothing from a signature is believed before it is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 
-@dataclass(frozen=True, slots=True)
+# Plain classes, not dataclasses or NamedTuples: generating their code at import would slow
+# down the start-up of the one-shot ``sigpolicy verify``. ``Final`` keeps fields read-only.
 class AuthenticatedMessage:
     """The result of a signature that verified with a trusted key.
 
@@ -22,12 +22,23 @@ class AuthenticatedMessage:
     the form of an ImageSignature's ``issuedTo.publicKeyID``.
     """
 
-    payload: bytes
-    signer: str
-    signing_key: str
-    key_id: str
-    created: int
-    user_id: str | None = None
+    __slots__ = ("created", "key_id", "payload", "signer", "signing_key", "user_id")
+
+    def __init__(
+        self,
+        payload: bytes,
+        signer: str,
+        signing_key: str,
+        key_id: str,
+        created: int,
+        user_id: str | None = None,
+    ) -> None:
+        self.payload: Final = payload
+        self.signer: Final = signer
+        self.signing_key: Final = signing_key
+        self.key_id: Final = key_id
+        self.created: Final = created
+        self.user_id: Final = user_id
 
 
 class MessageVerifier(Protocol):

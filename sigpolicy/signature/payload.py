@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sigpolicy.errors import InputError, VerificationError
 from sigpolicy.reasons import Reason
@@ -31,16 +30,35 @@ _MAX_PAYLOAD = 256 * 1024
 _INT64 = 1 << 63
 
 
-@dataclass(frozen=True, slots=True)
+# Plain classes, not dataclasses or NamedTuples: generating their code at import would slow
+# down the start-up of the one-shot ``sigpolicy verify``. ``Final`` keeps fields read-only.
 class SignedClaims:
     """What the signer claims, valid only once the signature is authenticated."""
 
-    type: str
-    docker_manifest_digest: str
-    docker_reference: str
-    creator: str | None
-    timestamp: int | None
-    optional: Mapping[str, Any] | None
+    __slots__ = (
+        "creator",
+        "docker_manifest_digest",
+        "docker_reference",
+        "optional",
+        "timestamp",
+        "type",
+    )
+
+    def __init__(
+        self,
+        type: str,
+        docker_manifest_digest: str,
+        docker_reference: str,
+        creator: str | None,
+        timestamp: int | None,
+        optional: Mapping[str, Any] | None,
+    ) -> None:
+        self.type: Final = type
+        self.docker_manifest_digest: Final = docker_manifest_digest
+        self.docker_reference: Final = docker_reference
+        self.creator: Final = creator
+        self.timestamp: Final = timestamp
+        self.optional: Final = optional
 
     def as_string_map(self) -> dict[str, str]:
         """Every signed claim as strings (an ImageSignature's ``signedClaims``)."""

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from sigpolicy.errors import InputError, VerificationError
 from sigpolicy.reasons import Reason
 from sigpolicy.reference.digest import Digest, parse_digest
 from sigpolicy.reference.docker import InvalidReferenceError, Reference, parse_reference
-from sigpolicy.reference.identity import IdentityRule
 from sigpolicy.reference.manifest import manifest_matches_digest
+
+if TYPE_CHECKING:
+    from sigpolicy.reference.identity import IdentityRule
 
 
 class DigestCheck(Protocol):
@@ -19,11 +20,15 @@ class DigestCheck(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+# Plain classes, not dataclasses or NamedTuples: generating their code at import would slow
+# down the start-up of the one-shot ``sigpolicy verify``. ``Final`` keeps fields read-only.
 class ManifestBytes:
     """The image is the manifest itself; the digest is computed with the signed algorithm."""
 
-    manifest: bytes
+    __slots__ = ("manifest",)
+
+    def __init__(self, manifest: bytes) -> None:
+        self.manifest: Final = manifest
 
     def check(self, signed_digest: str) -> None:
         if not manifest_matches_digest(self.manifest, parse_digest(signed_digest)):
@@ -32,11 +37,13 @@ class ManifestBytes:
             )
 
 
-@dataclass(frozen=True, slots=True)
 class KnownDigest:
     """The image is known by its manifest digest (an Image name, a digest reference)."""
 
-    digest: Digest
+    __slots__ = ("digest",)
+
+    def __init__(self, digest: Digest) -> None:
+        self.digest: Final = digest
 
     def check(self, signed_digest: str) -> None:
         if parse_digest(signed_digest) != self.digest:
@@ -46,7 +53,6 @@ class KnownDigest:
             )
 
 
-@dataclass(frozen=True, slots=True)
 class ImageDigest:
     """An Image known by its digest, possibly a child of manifest lists.
 
@@ -54,8 +60,11 @@ class ImageDigest:
     to one of ``lists`` (the lists that contain this image) is accepted too.
     """
 
-    digest: Digest
-    lists: tuple[Digest, ...] = ()
+    __slots__ = ("digest", "lists")
+
+    def __init__(self, digest: Digest, lists: tuple[Digest, ...] = ()) -> None:
+        self.digest: Final = digest
+        self.lists: Final = lists
 
     def check(self, signed_digest: str) -> None:
         self.matched_list(signed_digest)
@@ -84,7 +93,6 @@ class IdentityCheck(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
 class SameReference:
     """Exact equality after normalization, as ``skopeo standalone-verify`` checks.
 
@@ -92,7 +100,10 @@ class SameReference:
     ``busybox:latest`` are not (normalization never adds a tag).
     """
 
-    expected: str
+    __slots__ = ("expected",)
+
+    def __init__(self, expected: str) -> None:
+        self.expected: Final = expected
 
     @classmethod
     def parse(cls, reference: str) -> SameReference:
@@ -111,12 +122,14 @@ class SameReference:
         return self.expected
 
 
-@dataclass(frozen=True, slots=True)
 class RuleIdentity:
     """A signedIdentity rule (SEMANTICS.md §3) applied for one image reference."""
 
-    rule: IdentityRule
-    image: Reference
+    __slots__ = ("image", "rule")
+
+    def __init__(self, rule: IdentityRule, image: Reference) -> None:
+        self.rule: Final = rule
+        self.image: Final = image
 
     def matches(self, signed_reference: str) -> bool:
         return self.rule.matches(self.image, signed_reference)

@@ -19,7 +19,7 @@ The time is taken once by the caller and passed in.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sigpolicy.api import Image, ImageSignature, SignatureConditionType
 from sigpolicy.errors import InputError, VerificationError
@@ -125,13 +125,11 @@ def _verify_one(
         try:
             signer = trust.signer_entry(verdict.authenticated)
         except VerificationError as exc:
-            verdict = replace(verdict, trusted=False, reason=exc.reason, message=exc.message)
+            verdict = verdict.rejected(exc.reason, exc.message)
     if verdict.trusted and signer is not None:
         mismatch = declared_claims_mismatch(signature, signer)  # 5
         if mismatch is not None:
-            verdict = replace(
-                verdict, trusted=False, reason=Reason.CLAIMS_MISMATCH, message=mismatch
-            )
+            verdict = verdict.rejected(Reason.CLAIMS_MISMATCH, mismatch)
     return SignatureOutcome(name, holder, verdict, for_image, via_list, signer)
 
 

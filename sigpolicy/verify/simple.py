@@ -14,7 +14,7 @@ The trust rules, in order (the first failure decides the reason class):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from typing import Final
 
 from sigpolicy.errors import VerificationError
 from sigpolicy.reasons import Reason
@@ -23,16 +23,28 @@ from sigpolicy.signature.payload import ATOMIC_TYPE, SignedClaims, parse_payload
 from sigpolicy.verify.checks import DigestCheck, IdentityCheck
 
 
-@dataclass(frozen=True, slots=True)
+# Plain classes, not dataclasses or NamedTuples: generating their code at import would slow
+# down the start-up of the one-shot ``sigpolicy verify``. ``Final`` keeps fields read-only.
 class VerifiedSignature:
     """A signature that passed every check, with what it proves."""
 
-    signer: str
-    signing_key: str
-    key_id: str
-    user_id: str | None
-    signature_created: int
-    claims: SignedClaims
+    __slots__ = ("claims", "key_id", "signature_created", "signer", "signing_key", "user_id")
+
+    def __init__(
+        self,
+        signer: str,
+        signing_key: str,
+        key_id: str,
+        user_id: str | None,
+        signature_created: int,
+        claims: SignedClaims,
+    ) -> None:
+        self.signer: Final = signer
+        self.signing_key: Final = signing_key
+        self.key_id: Final = key_id
+        self.user_id: Final = user_id
+        self.signature_created: Final = signature_created
+        self.claims: Final = claims
 
     @property
     def created(self) -> int:
@@ -42,7 +54,6 @@ class VerifiedSignature:
         return self.signature_created
 
 
-@dataclass(frozen=True, slots=True)
 class SignatureVerdict:
     """The explained outcome for one signature. Deliberately has no truth value.
 
@@ -51,16 +62,57 @@ class SignatureVerdict:
     signature is reported as if it meant something.
     """
 
-    trusted: bool
-    reason: Reason | None
-    message: str
-    signer: str | None = None
-    key_id: str | None = None
-    identity: str | None = None
-    digest: str | None = None
-    created: int | None = None
-    claims: SignedClaims | None = None
-    authenticated: AuthenticatedMessage | None = None
+    __slots__ = (
+        "authenticated",
+        "claims",
+        "created",
+        "digest",
+        "identity",
+        "key_id",
+        "message",
+        "reason",
+        "signer",
+        "trusted",
+    )
+
+    def __init__(
+        self,
+        trusted: bool,
+        reason: Reason | None,
+        message: str,
+        signer: str | None = None,
+        key_id: str | None = None,
+        identity: str | None = None,
+        digest: str | None = None,
+        created: int | None = None,
+        claims: SignedClaims | None = None,
+        authenticated: AuthenticatedMessage | None = None,
+    ) -> None:
+        self.trusted: Final = trusted
+        self.reason: Final = reason
+        self.message: Final = message
+        self.signer: Final = signer
+        self.key_id: Final = key_id
+        self.identity: Final = identity
+        self.digest: Final = digest
+        self.created: Final = created
+        self.claims: Final = claims
+        self.authenticated: Final = authenticated
+
+    def rejected(self, reason: Reason, message: str) -> SignatureVerdict:
+        """This verdict, not trusted for ``reason``; what was verified is still reported."""
+        return SignatureVerdict(
+            False,
+            reason,
+            message,
+            self.signer,
+            self.key_id,
+            self.identity,
+            self.digest,
+            self.created,
+            self.claims,
+            self.authenticated,
+        )
 
 
 def verify_blob(
@@ -108,29 +160,47 @@ def explain_blob(
     now: int,
     payload_type: str = ATOMIC_TYPE,
 ) -> SignatureVerdict:
-    verdict = SignatureVerdict(False, None, "")
+    message: AuthenticatedMessage | None = None
+    claims: SignedClaims | None = None
     try:
         message = verifier.verify_message(blob, now=now)
-        verdict = replace(
-            verdict,
+        claims = parse_payload(message.payload, expected_type=payload_type)
+        verified = _check_claims(message, claims, digest, identity)
+    except VerificationError as exc:
+        return _verdict(exc.reason, exc.message, message, claims)
+    return _verdict(
+        None, f"signed by {verified.signer} for {claims.docker_reference}", message, claims
+    )
+
+
+def _verdict(
+    reason: Reason | None,
+    text: str,
+    message: AuthenticatedMessage | None,
+    claims: SignedClaims | None,
+) -> SignatureVerdict:
+    """Trusted without a reason; the signer is reported once authenticated, claims once parsed."""
+    if message is None:
+        return SignatureVerdict(False, reason, text)
+    if claims is None:
+        return SignatureVerdict(
+            False,
+            reason,
+            text,
             signer=message.signer,
             key_id=message.key_id,
             created=message.created,
             authenticated=message,
         )
-        claims = parse_payload(message.payload, expected_type=payload_type)
-        verdict = replace(
-            verdict,
-            identity=claims.docker_reference,
-            digest=claims.docker_manifest_digest,
-            claims=claims,
-            created=claims.timestamp if claims.timestamp is not None else message.created,
-        )
-        verified = _check_claims(message, claims, digest, identity)
-    except VerificationError as exc:
-        return replace(verdict, reason=exc.reason, message=exc.message)
-    return replace(
-        verdict,
-        trusted=True,
-        message=f"signed by {verified.signer} for {claims.docker_reference}",
+    return SignatureVerdict(
+        reason is None,
+        reason,
+        text,
+        signer=message.signer,
+        key_id=message.key_id,
+        identity=claims.docker_reference,
+        digest=claims.docker_manifest_digest,
+        created=claims.timestamp if claims.timestamp is not None else message.created,
+        claims=claims,
+        authenticated=message,
     )

@@ -14,13 +14,12 @@ import pytest
 from sigpolicy.policy.decision import Decision
 from sigpolicy.policy.engine import Policy
 from sigpolicy.policy.load import load_policy
-from sigpolicy.reference.docker import parse_reference
+from sigpolicy.resolve.resolver import resolve_evidence
 from sigpolicy.sources.catalog import CatalogSource
-from sigpolicy.sources.evidence import evidence_from_source
 from sigpolicy.trust.load import load_trust_store
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "sigpolicy" / "examples"
-IMAGE = "registry.example.com/shop/checkout:1.4.2"
+IMAGE = "image-registry.openshift-image-registry.svc:5000/shop/checkout:1.4.2"
 HEADER = "apiVersion: sigpolicy.io/v1alpha1\nkind: ImagePolicy\ntrust: trust.yaml\n"
 
 
@@ -39,8 +38,8 @@ def decide(
     policy = load_policy(path, lambda: store)
 
     async def run() -> Decision:
-        evidence = await evidence_from_source(
-            CatalogSource(folder / "catalog"), parse_reference(image), namespace=namespace
+        evidence = await resolve_evidence(
+            CatalogSource(folder / "catalog"), image, namespace=namespace
         )
         return await policy.decide(evidence)
 
@@ -205,8 +204,8 @@ def test_both_formats_agree(folder: Path, tmp_path: Path) -> None:
         theirs_policy = load_policy(folder / "c.json")
 
         async def run(image: str = image, theirs_policy: Policy = theirs_policy) -> Decision:
-            evidence = await evidence_from_source(
-                CatalogSource(folder / "catalog"), parse_reference(image), namespace="shop"
+            evidence = await resolve_evidence(
+                CatalogSource(folder / "catalog"), image, namespace="shop"
             )
             return await theirs_policy.decide(evidence)
 

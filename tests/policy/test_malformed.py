@@ -168,7 +168,7 @@ def test_suite_mismatch_exits_1_with_a_diff(
     suite.write_text(
         "apiVersion: sigpolicy.io/v1alpha1\nkind: PolicyTest\n"
         f"policy: {EXAMPLES / 'policy.yaml'}\ncatalog: {EXAMPLES / 'catalog'}\n"
-        "cases:\n  - name: wrong on purpose\n    image: registry.example.com/shop/checkout:1.4.2\n"
+        "cases:\n  - name: wrong on purpose\n    image: image-registry.openshift-image-registry.svc:5000/shop/checkout:1.4.2\n"
         "    namespace: shop\n    expect: denied\n"
     )
     assert main(["policy", "test", str(suite)]) == 1

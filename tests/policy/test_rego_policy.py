@@ -13,9 +13,8 @@ import pytest
 
 from sigpolicy.policy.decision import Decision
 from sigpolicy.policy.load import load_policy
-from sigpolicy.reference.docker import parse_reference
+from sigpolicy.resolve.resolver import resolve_evidence
 from sigpolicy.sources.catalog import CatalogSource
-from sigpolicy.sources.evidence import evidence_from_source
 from sigpolicy.trust.load import load_trust_store
 from tests.support.fakeopa import FakeOpaServer
 
@@ -40,9 +39,9 @@ def decide(tmp_path: Path, require: str, namespace: str = "shop") -> Decision:
     policy = load_policy(folder / "p.yaml", lambda: store)
 
     async def run() -> Decision:
-        evidence = await evidence_from_source(
+        evidence = await resolve_evidence(
             CatalogSource(folder / "catalog"),
-            parse_reference("registry.example.com/shop/checkout:1.4.2"),
+            "image-registry.openshift-image-registry.svc:5000/shop/checkout:1.4.2",
             namespace=namespace,
         )
         return await policy.decide(evidence)
@@ -65,9 +64,13 @@ def test_server_allows_and_receives_the_verified_signatures(
     assert "signed by ['ci', 'release']" in decision.message
     sent = opa.inputs("sigpolicy/allow")[0]
     assert sent["namespace"] == "shop"
-    assert sent["image"]["reference"] == "docker.io/library/x" or sent["image"][
-        "reference"
-    ].startswith("registry.example.com/shop/checkout")
+    assert (
+        sent["image"]["reference"]
+        == "image-registry.openshift-image-registry.svc:5000/shop/checkout:1.4.2"
+    )
+    assert sent["image"]["resolvedReference"].startswith(
+        "registry.example.com/shop/checkout@sha256:"
+    )
     assert sent["image"]["digest"].startswith("sha256:")
     assert len(sent["signatures"]) == 4
     assert {s["reason"] for s in sent["signatures"]} == {

@@ -101,7 +101,11 @@ def test_an_edit_between_reads_is_not_lost(tmp_path: Path) -> None:
 
 
 BROKEN = {
-    "duplicate-key": ("a.yaml", image_yaml(D1) + "kind: Image\n", "a.yaml: line 6, column 1: duplicate key 'kind'"),
+    "duplicate-key": (
+        "a.yaml",
+        image_yaml(D1) + "kind: Image\n",
+        "a.yaml: line 6, column 1: duplicate key 'kind'",
+    ),
     "invalid-yaml": ("a.yaml", "kind: [Image\n", "a.yaml: line 2, column 1"),
     "invalid-json": ("a.json", '{"kind": ', "a.json:1: not valid JSON"),
     "image-twice": ("a.yaml", image_yaml(D1) + "---\n" + image_yaml(D1), "defined twice"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from sigpolicy.errors import VerificationError
 from sigpolicy.reasons import Reason
 from sigpolicy.signature.backends import BACKENDS, Backend
+from sigpolicy.signature.message import AuthenticatedMessage
 from sigpolicy.trust import Identity, TrustedSigner, TrustStore
 from sigpolicy.trust.load import load_trust_store
 from tests.trust.helpers import (
@@ -87,14 +87,19 @@ def test_signer_entry(store: TrustStore, case: SignerCase, backend: Backend) -> 
 
 def test_no_subject_and_no_user_id_gives_an_empty_subject(store: TrustStore) -> None:
     message = store.verifier().verify_message(corpus_bytes("subkey.signature"), now=NOW)
-    signer = store.signer_entry(dataclasses.replace(message, user_id=None))
+    anonymous = AuthenticatedMessage(
+        message.payload, message.signer, message.signing_key, message.key_id, message.created
+    )
+    signer = store.signer_entry(anonymous)
     assert signer.subject == Identity()
 
 
 def test_unknown_signer_is_unknown_key(store: TrustStore) -> None:
     other = TrustStore.from_keyrings([("pubring.gpg", corpus_bytes("pubring.gpg"))])
     message = other.verifier().verify_message(corpus_bytes("image.signature"), now=NOW)
-    stranger = dataclasses.replace(message, signer="F" * 40)
+    stranger = AuthenticatedMessage(
+        message.payload, "F" * 40, message.signing_key, message.key_id, message.created
+    )
     with pytest.raises(VerificationError) as raised:
         store.signer_entry(stranger)
     assert raised.value.reason is Reason.UNKNOWN_KEY

@@ -6,14 +6,10 @@ but never fatal (RFC 9580 §6.1); the signature check is what counts.
 
 from __future__ import annotations
 
-import base64
 import binascii
-import logging
 import re
 
 from sigpolicy.signature.openpgp.errors import PacketError
-
-log = logging.getLogger(__name__)
 
 ARMOR_PREFIX = b"-----BEGIN PGP "
 _BLOCK = re.compile(
@@ -98,8 +94,9 @@ def _decode_body(text: bytes, label: str) -> bytes:
             continue
         if line:
             payload.append(line)
+    # binascii, which base64.b64decode(validate=True) calls, without importing base64.
     try:
-        binary = base64.b64decode(b"".join(payload), validate=True)
+        binary = binascii.a2b_base64(b"".join(payload), strict_mode=True)
     except binascii.Error:
         raise PacketError(f"armored PGP {label}: invalid base64") from None
     # The CRC is advisory (RFC 9580 §6.1); checking it on huge key files would only cost time.
@@ -110,12 +107,20 @@ def _decode_body(text: bytes, label: str) -> bytes:
 
 def _check_crc(binary: bytes, checksum: bytes, label: str) -> None:
     try:
-        expected = int.from_bytes(base64.b64decode(checksum, validate=True), "big")
+        expected = int.from_bytes(binascii.a2b_base64(checksum, strict_mode=True), "big")
     except binascii.Error:
-        log.warning("armored PGP %s: unreadable CRC-24 line ignored", label)
+        _warn("armored PGP %s: unreadable CRC-24 line ignored", label)
         return
     if crc24(binary) != expected:
-        log.warning("armored PGP %s: CRC-24 mismatch ignored (RFC 9580 §6.1)", label)
+        _warn("armored PGP %s: CRC-24 mismatch ignored (RFC 9580 §6.1)", label)
+
+
+def _warn(message: str, label: str) -> None:
+    # logging is imported only when there is something to log: importing it costs the
+    # one-shot ``sigpolicy verify`` several milliseconds of start-up.
+    import logging
+
+    logging.getLogger(__name__).warning(message, label)
 
 
 def _crc_table() -> tuple[int, ...]:

@@ -21,14 +21,14 @@ Trust rules, in the order the verifier applies them:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from typing import Final
 
 from sigpolicy.signature.openpgp.errors import PacketError, UnsupportedError
 from sigpolicy.signature.openpgp.keymaterial import (
-    HASHLIB_NAMES,
+    HASHES,
     KeyPacket,
+    compute_digest,
     parse_key_packet,
     verify_values,
 )
@@ -65,49 +65,57 @@ SIG_SUBKEY_REVOCATION = 0x28
 SIG_CERT_REVOCATION = 0x30
 
 SHA1 = 2
-SELF_SIGNATURE_HASHES = frozenset(HASHLIB_NAMES)
+SELF_SIGNATURE_HASHES = frozenset(HASHES)
 
 
-@dataclass(slots=True)
+# Plain classes, not dataclasses or NamedTuples: generating their code at import would slow
+# down the start-up of the one-shot ``sigpolicy verify``. ``Final`` keeps fields read-only.
 class UserId:
-    value: bytes
-    is_attribute: bool
-    certifications: list[Signature] = field(default_factory=list)
-    revocations: list[Signature] = field(default_factory=list)
+    __slots__ = ("certifications", "is_attribute", "revocations", "value")
+
+    def __init__(self, value: bytes, is_attribute: bool) -> None:
+        self.value = value
+        self.is_attribute = is_attribute
+        self.certifications: list[Signature] = []
+        self.revocations: list[Signature] = []
 
 
-@dataclass(slots=True)
 class Subkey:
-    key: KeyPacket
-    # (binding, whether it carries a valid back-signature by the subkey)
-    bindings: list[tuple[Signature, bool]] = field(default_factory=list)
-    revocations: list[Signature] = field(default_factory=list)
+    __slots__ = ("bindings", "key", "revocations")
+
+    def __init__(self, key: KeyPacket) -> None:
+        self.key = key
+        # (binding, whether it carries a valid back-signature by the subkey)
+        self.bindings: list[tuple[Signature, bool]] = []
+        self.revocations: list[Signature] = []
 
 
-@dataclass(frozen=True, slots=True)
 class KeyStatus:
     """What a certificate says about one of its keys at one moment."""
 
-    revoked: bool
-    cannot_sign: str | None
-    expires_at: int | None
+    __slots__ = ("cannot_sign", "expires_at", "revoked")
+
+    def __init__(self, revoked: bool, cannot_sign: str | None, expires_at: int | None) -> None:
+        self.revoked: Final = revoked
+        self.cannot_sign: Final = cannot_sign
+        self.expires_at: Final = expires_at
 
 
 _STATUS_CACHE_SIZE = 64
 
 
-@dataclass(slots=True)
 class Certificate:
-    primary: KeyPacket
-    direct: list[Signature] = field(default_factory=list)
-    revocations: list[Signature] = field(default_factory=list)
-    user_ids: list[UserId] = field(default_factory=list)
-    subkeys: list[Subkey] = field(default_factory=list)
-    # The status only changes with the time, so a burst of verifications within one second
-    # evaluates it once. Bounded; the certificate is immutable once loaded.
-    _status_cache: dict[tuple[bytes, int], tuple[KeyStatus, str | None]] = field(
-        default_factory=dict, repr=False
-    )
+    __slots__ = ("_status_cache", "direct", "primary", "revocations", "subkeys", "user_ids")
+
+    def __init__(self, primary: KeyPacket) -> None:
+        self.primary = primary
+        self.direct: list[Signature] = []
+        self.revocations: list[Signature] = []
+        self.user_ids: list[UserId] = []
+        self.subkeys: list[Subkey] = []
+        # The status only changes with the time, so a burst of verifications within one
+        # second evaluates it once. Bounded; the certificate is immutable once loaded.
+        self._status_cache: dict[tuple[bytes, int], tuple[KeyStatus, str | None]] = {}
 
     @property
     def fingerprint(self) -> str:
@@ -220,18 +228,22 @@ def _earliest_expiry(key: KeyPacket, sigs: Iterable[Signature | None]) -> int | 
 # --- loading --------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class _RawComponent:
-    packet: bytes
-    tag: int
-    signatures: list[bytes] = field(default_factory=list)
+    __slots__ = ("packet", "signatures", "tag")
+
+    def __init__(self, packet: bytes, tag: int) -> None:
+        self.packet = packet
+        self.tag = tag
+        self.signatures: list[bytes] = []
 
 
-@dataclass(slots=True)
 class _RawCertificate:
-    primary: KeyPacket
-    signatures: list[bytes] = field(default_factory=list)
-    components: list[_RawComponent] = field(default_factory=list)
+    __slots__ = ("components", "primary", "signatures")
+
+    def __init__(self, primary: KeyPacket) -> None:
+        self.primary = primary
+        self.signatures: list[bytes] = []
+        self.components: list[_RawComponent] = []
 
 
 def load_certificates(packets: list[Packet], *, allow_sha1: bool = True) -> list[Certificate]:
@@ -401,11 +413,7 @@ class _SelfSignatureChecker:
     def _verifies(self, signer: KeyPacket, sig: Signature, component: bytes) -> bool:
         if signer.key is None or not _same_algorithm(signer.algorithm, sig.pk_algo):
             return False
-        hasher = hashlib.new(HASHLIB_NAMES[sig.hash_algo])
-        hasher.update(self._primary_form)
-        hasher.update(component)
-        hasher.update(sig.hashed_tail)
-        digest = hasher.digest()
+        digest = compute_digest(sig.hash_algo, self._primary_form, component, sig.hashed_tail)
         if digest[:2] != sig.left16:
             return False
         return verify_values(signer, sig.hash_algo, digest, sig.values)

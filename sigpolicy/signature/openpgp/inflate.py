@@ -7,7 +7,6 @@ cap, without inflating the rest.
 
 from __future__ import annotations
 
-import bz2
 import zlib
 
 from sigpolicy.signature.openpgp.errors import PacketError, UnsupportedError
@@ -71,6 +70,9 @@ def _check_trailer(trailer: bytes) -> None:
 
 
 def _inflate_bzip2(stream: bytes, cap: int) -> bytes:
+    # Imported here: BZip2 is rare, and the one-shot ``sigpolicy verify`` starts faster without.
+    import bz2
+
     decompressor = bz2.BZ2Decompressor()
     out: list[bytes] = []
     produced = 0

@@ -7,8 +7,7 @@ is reported as ``unsupported`` rather than as an unknown key.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from typing import Final
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
@@ -42,15 +41,19 @@ _ED25519_LEGACY_OID = bytes.fromhex("2B06010401DA470F01")
 # Hash algorithm IDs (RFC 9580 §9.5) and their digests. MD5 (1) and RIPEMD-160 (3) are
 # absent on purpose: refused everywhere. SHA-1 (2) is present for self-signatures only;
 # the data-signature policy lives in the verifier.
+SHA1 = 2
+SHA256 = 8
 HASHES: dict[int, hashes.HashAlgorithm] = {
-    2: hashes.SHA1(),  # noqa: S303 - self-signatures only, see DATA_HASHES
-    8: hashes.SHA256(),
+    SHA1: hashes.SHA1(),  # noqa: S303 - self-signatures only, see DATA_HASHES
+    SHA256: hashes.SHA256(),
     9: hashes.SHA384(),
     10: hashes.SHA512(),
     11: hashes.SHA224(),
     12: hashes.SHA3_256(),
     14: hashes.SHA3_512(),
 }
+# The same, by name (for hashlib, as the GnuPG backend uses it). The native verifier hashes
+# with `cryptography` instead: hashlib would load a second OpenSSL at start-up.
 HASHLIB_NAMES: dict[int, str] = {
     2: "sha1",
     8: "sha256",
@@ -73,18 +76,49 @@ PublicKeyObject = (
 )
 
 
-@dataclass(slots=True)
+def compute_digest(algorithm: int, *parts: bytes) -> bytes:
+    """The digest of ``parts`` with the hash of RFC 9580 ID ``algorithm`` (a key of HASHES)."""
+    hasher = hashes.Hash(HASHES[algorithm])
+    for part in parts:
+        hasher.update(part)
+    return hasher.finalize()
+
+
+# Plain classes, not dataclasses or NamedTuples: generating their code at import would slow
+# down the start-up of the one-shot ``sigpolicy verify``. ``Final`` keeps fields read-only.
 class KeyPacket:
     """A version 4 public key or subkey packet."""
 
-    version: int
-    created: int
-    algorithm: int
-    body: bytes
-    fingerprint: bytes
-    key: PublicKeyObject | None
-    unusable: str | None
-    fsize: int = 0
+    __slots__ = (
+        "algorithm",
+        "body",
+        "created",
+        "fingerprint",
+        "fsize",
+        "key",
+        "unusable",
+        "version",
+    )
+
+    def __init__(
+        self,
+        version: int,
+        created: int,
+        algorithm: int,
+        body: bytes,
+        fingerprint: bytes,
+        key: PublicKeyObject | None,
+        unusable: str | None,
+        fsize: int = 0,
+    ) -> None:
+        self.version: Final = version
+        self.created: Final = created
+        self.algorithm: Final = algorithm
+        self.body: Final = body
+        self.fingerprint: Final = fingerprint
+        self.key: Final = key
+        self.unusable: Final = unusable
+        self.fsize: Final = fsize
 
     @property
     def key_id(self) -> bytes:
@@ -108,11 +142,12 @@ def parse_key_packet(body: bytes) -> KeyPacket:
     created = int.from_bytes(body[1:5], "big")
     if version != 4:
         # v2/v3 keys have MD5 fingerprints and forgeable key IDs; v6 is not implemented.
-        digest = hashlib.sha256(body).digest()[:20]
+        digest = compute_digest(SHA256, body)[:20]
         return KeyPacket(version, created, body[5], body, digest, None, f"key version {version}")
     if len(body) > 0xFFFF:
         raise PacketError("key packet too long to fingerprint")
-    fingerprint = hashlib.sha1(b"\x99" + len(body).to_bytes(2, "big") + body).digest()  # noqa: S324 - v4 fingerprints are SHA-1 by definition
+    # v4 fingerprints are SHA-1 by definition.
+    fingerprint = compute_digest(SHA1, b"\x99", len(body).to_bytes(2, "big"), body)
     algorithm = body[5]
     key: PublicKeyObject | None = None
     unusable: str | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import Final
 
 from sigpolicy.errors import InputError
 from sigpolicy.signature.openpgp.armor import dearmor_keys, is_armored
@@ -16,10 +16,14 @@ from sigpolicy.signature.openpgp.packets import Packet, read_packets
 _KEYBOX_MAGIC = b"KBXf"
 
 
-@dataclass(frozen=True, slots=True)
+# Plain classes, not dataclasses or NamedTuples: generating their code at import would slow
+# down the start-up of the one-shot ``sigpolicy verify``. ``Final`` keeps fields read-only.
 class KeyEntry:
-    certificate: Certificate
-    key: KeyPacket
+    __slots__ = ("certificate", "key")
+
+    def __init__(self, certificate: Certificate, key: KeyPacket) -> None:
+        self.certificate: Final = certificate
+        self.key: Final = key
 
 
 class Keyring:

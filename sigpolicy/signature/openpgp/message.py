@@ -16,7 +16,7 @@ other shape, cleartext and detached signatures among them, is ``malformed``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Final
 
 from sigpolicy.errors import VerificationError
 from sigpolicy.reasons import Reason
@@ -55,13 +55,19 @@ _LITERAL_FORMATS = frozenset(b"butl1m")
 _MARKER_BODY = b"PGP"
 
 
-@dataclass(frozen=True, slots=True)
+# Plain classes, not dataclasses or NamedTuples: generating their code at import would slow
+# down the start-up of the one-shot ``sigpolicy verify``. ``Final`` keeps fields read-only.
 class ParsedMessage:
     """A message of an accepted shape; nothing in it is authenticated yet."""
 
-    signature: Signature
-    one_pass: OnePassSignature | None
-    data: bytes
+    __slots__ = ("data", "one_pass", "signature")
+
+    def __init__(
+        self, signature: Signature, one_pass: OnePassSignature | None, data: bytes
+    ) -> None:
+        self.signature: Final = signature
+        self.one_pass: Final = one_pass
+        self.data: Final = data
 
 
 def parse_message(blob: bytes) -> ParsedMessage:

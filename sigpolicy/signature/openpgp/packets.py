@@ -8,7 +8,7 @@ past the end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Final
 
 from sigpolicy.signature.openpgp.errors import PacketError
 from sigpolicy.signature.openpgp.limits import MAX_PARTIAL_CHUNKS
@@ -40,10 +40,14 @@ _PARTIAL_OK = frozenset({TAG_COMPRESSED, TAG_SED, TAG_LITERAL, TAG_SEIPD, TAG_AE
 _INDETERMINATE_OK = frozenset({TAG_COMPRESSED, TAG_LITERAL})
 
 
-@dataclass(frozen=True, slots=True)
+# Plain classes, not dataclasses or NamedTuples: generating their code at import would slow
+# down the start-up of the one-shot ``sigpolicy verify``. ``Final`` keeps fields read-only.
 class Packet:
-    tag: int
-    body: bytes
+    __slots__ = ("body", "tag")
+
+    def __init__(self, tag: int, body: bytes) -> None:
+        self.tag: Final = tag
+        self.body: Final = body
 
 
 def read_packets(data: bytes, *, max_packets: int, max_size: int) -> list[Packet]:

@@ -6,7 +6,7 @@ received, because re-serialising what gets hashed is how verifiers get fooled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Final
 
 from sigpolicy.signature.openpgp.errors import PacketError, UnsupportedError
 from sigpolicy.signature.openpgp.mpi import read_mpi
@@ -83,29 +83,63 @@ _SINGLE = frozenset({SUB_CREATED, SUB_SIG_EXPIRES, SUB_KEY_EXPIRES, SUB_KEY_FLAG
 KEY_FLAG_SIGN = 0x02
 
 
-@dataclass(slots=True)
+# Plain classes, not dataclasses or NamedTuples: generating their code at import would slow
+# down the start-up of the one-shot ``sigpolicy verify``. ``Final`` keeps fields read-only.
 class Signature:
-    """A parsed signature packet (version 3 or 4)."""
+    """A parsed signature packet (version 3 or 4); the subpacket fields are filled in later."""
 
-    version: int
-    sig_type: int
-    pk_algo: int
-    hash_algo: int
-    # What the signature hashes after the document: the exact received octets.
-    hashed_tail: bytes
-    left16: bytes
-    values: tuple[bytes, ...]
-    created: int
-    issuer_key_ids: set[bytes] = field(default_factory=set)
-    issuer_fingerprints: set[bytes] = field(default_factory=set)
-    sig_expires: int | None = None
-    key_expires: int | None = None
-    key_flags: int | None = None
-    primary_uid: bool = False
-    revocation_reason: int | None = None
-    embedded: list[bytes] = field(default_factory=list)
-    unknown_critical: bool = False
-    intended_recipient: bool = False
+    __slots__ = (
+        "created",
+        "embedded",
+        "hash_algo",
+        "hashed_tail",
+        "intended_recipient",
+        "issuer_fingerprints",
+        "issuer_key_ids",
+        "key_expires",
+        "key_flags",
+        "left16",
+        "pk_algo",
+        "primary_uid",
+        "revocation_reason",
+        "sig_expires",
+        "sig_type",
+        "unknown_critical",
+        "values",
+        "version",
+    )
+
+    def __init__(
+        self,
+        version: int,
+        sig_type: int,
+        pk_algo: int,
+        hash_algo: int,
+        hashed_tail: bytes,
+        left16: bytes,
+        values: tuple[bytes, ...],
+        created: int,
+        issuer_key_ids: set[bytes] | None = None,
+    ) -> None:
+        self.version = version
+        self.sig_type = sig_type
+        self.pk_algo = pk_algo
+        self.hash_algo = hash_algo
+        # What the signature hashes after the document: the exact received octets.
+        self.hashed_tail = hashed_tail
+        self.left16 = left16
+        self.values = values
+        self.created = created
+        self.issuer_key_ids: set[bytes] = set() if issuer_key_ids is None else issuer_key_ids
+        self.issuer_fingerprints: set[bytes] = set()
+        self.sig_expires: int | None = None
+        self.key_expires: int | None = None
+        self.key_flags: int | None = None
+        self.primary_uid = False
+        self.revocation_reason: int | None = None
+        self.embedded: list[bytes] = []
+        self.unknown_critical = False
+        self.intended_recipient = False
 
     @property
     def expires_at(self) -> int | None:
@@ -123,13 +157,17 @@ class Signature:
         return next(iter(ids), None)
 
 
-@dataclass(frozen=True, slots=True)
 class OnePassSignature:
-    sig_type: int
-    hash_algo: int
-    pk_algo: int
-    key_id: bytes
-    last: int
+    __slots__ = ("hash_algo", "key_id", "last", "pk_algo", "sig_type")
+
+    def __init__(
+        self, sig_type: int, hash_algo: int, pk_algo: int, key_id: bytes, last: int
+    ) -> None:
+        self.sig_type: Final = sig_type
+        self.hash_algo: Final = hash_algo
+        self.pk_algo: Final = pk_algo
+        self.key_id: Final = key_id
+        self.last: Final = last
 
 
 def parse_signature(body: bytes) -> Signature:

@@ -23,15 +23,13 @@ Steps, numbered as in OPENPGP.md §9; the first that fails decides the reason cl
 
 from __future__ import annotations
 
-import hashlib
-
 from sigpolicy.errors import VerificationError
 from sigpolicy.reasons import Reason
 from sigpolicy.signature.message import AuthenticatedMessage
 from sigpolicy.signature.openpgp.keymaterial import (
     DATA_HASHES,
     HASH_NAMES,
-    HASHLIB_NAMES,
+    compute_digest,
     verify_values,
 )
 from sigpolicy.signature.openpgp.keyring import KeyEntry, Keyring
@@ -142,10 +140,7 @@ def _check_policy(signature: Signature) -> None:
 
 
 def _digest(signature: Signature, data: bytes) -> bytes:
-    hasher = hashlib.new(HASHLIB_NAMES[signature.hash_algo])
-    hasher.update(data)
-    hasher.update(signature.hashed_tail)
-    return hasher.digest()
+    return compute_digest(signature.hash_algo, data, signature.hashed_tail)
 
 
 def _check_times(signature: Signature, entry: KeyEntry, now: int) -> None:

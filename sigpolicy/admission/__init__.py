@@ -1,0 +1,1 @@
+"""Admission: from an AdmissionReview to the answer, with every image decided by the policy."""

@@ -1,0 +1,287 @@
+"""Resolving a pod's image reference through image streams, as OpenShift's ImagePolicy plugin
+does (SEMANTICS.md §6), to the evidence a decision needs.
+
+1. ``name@sha256:...``: the Image of that digest. Not found: when the name is on the
+   integrated registry the reference cannot be resolved (``resolution-failed``); otherwise the
+   image was never imported and is judged by its own reference.
+2. ``<integrated registry host>/<namespace>/<stream>:<tag>`` (the configured hosts, plus the
+   hosts of the streams' ``status.dockerImageRepository`` / ``publicDockerImageRepository``):
+   the ImageStreamTag ``<namespace>/<stream>:<tag>``; missing is ``resolution-failed``.
+3. A bare one-segment name (``mysql``, ``mysql:8``): the ImageStreamTag of the pod's namespace,
+   when that stream's ``spec.lookupPolicy.local`` is true or the workload is annotated
+   ``alpha.image.policy.openshift.io/resolve-names: "*"``; a missing tag of such a stream is
+   ``resolution-failed``. Otherwise, and for every other name, the reference is judged as
+   written, normalized.
+4. The tag defaults to ``latest``.
+
+When resolution succeeds, scopes and identity rules apply to the Image's
+``dockerImageReference`` (its source, bound by the digest) and its signatures are the Image's.
+The pull spec to pin (mutation) honours ``referencePolicy: Local``:
+``<status.dockerImageRepository>@<digest>``.
+
+Lookups are cached for ``ttl`` seconds (failures for ``negative_ttl``), bounded in size: a
+burst of reviews for one image costs one round trip, and a retag shows within the TTL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, NamedTuple
+
+from sigpolicy.api import Image, ImageStream, ImageStreamTag
+from sigpolicy.errors import InputError, NotFoundError, SourceError, VerificationError
+from sigpolicy.policy.evidence import ImageEvidence, VerificationCache, Workload
+from sigpolicy.reasons import Reason
+from sigpolicy.reference.digest import parse_digest
+from sigpolicy.reference.docker import Reference, parse_reference, try_parse_reference
+from sigpolicy.sources.base import ImageSource
+from sigpolicy.verify.checks import KnownDigest
+
+RESOLVE_NAMES_ANNOTATION = "alpha.image.policy.openshift.io/resolve-names"
+SIMPLE_TYPES = frozenset({"atomic", "AtomicImageV1"})
+_BARE_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[\w][\w.-]{0,127})?$")
+
+
+class Resolution(NamedTuple):
+    evidence: ImageEvidence
+    pull_spec: str | None
+
+
+class ResolutionFailedError(VerificationError):
+    def __init__(self, message: str) -> None:
+        super().__init__(Reason.RESOLUTION_FAILED, message)
+
+
+class _Cache:
+    def __init__(self, ttl: float, negative_ttl: float, size: int = 4096) -> None:
+        self.ttl, self.negative_ttl, self.size = ttl, negative_ttl, size
+        self._entries: dict[tuple[str, ...], tuple[float, Any]] = {}
+        self._pending: dict[tuple[str, ...], asyncio.Future[Any]] = {}
+
+    async def get(
+        self, key: tuple[str, ...], fetch: Callable[[], Awaitable[Any]], now: float
+    ) -> Any:
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            value = hit[1]
+            if isinstance(value, NotFoundError):
+                raise value
+            return value
+        pending = self._pending.get(key)
+        if pending is not None:  # one round trip for a burst of the same lookup
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            value = await fetch()
+        except NotFoundError as exc:
+            self._store(key, now + self.negative_ttl, exc)
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it themselves
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()
+            raise
+        else:
+            self._store(key, now + self.ttl, value)
+            future.set_result(value)
+            return value
+        finally:
+            del self._pending[key]
+
+    def _store(self, key: tuple[str, ...], expires: float, value: Any) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[key] = (expires, value)
+
+
+class Resolver:
+    def __init__(
+        self,
+        source: ImageSource | None,
+        *,
+        registry_hosts: tuple[str, ...] = ("image-registry.openshift-image-registry.svc:5000",),
+        ttl: float = 30.0,
+        negative_ttl: float = 5.0,
+        verification_cache: VerificationCache | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.source = source
+        self.registry_hosts = frozenset(registry_hosts)
+        self.clock = clock
+        self.verification_cache = verification_cache
+        self._cache = _Cache(ttl, negative_ttl)
+
+    async def resolve(
+        self,
+        image: str,
+        *,
+        namespace: str | None,
+        annotations: Mapping[str, str] | None = None,
+        workload: Workload | None = None,
+        now: int,
+    ) -> Resolution:
+        """Evidence for ``image`` as written in a pod.
+
+        Raises ResolutionFailedError, or SourceError when the image API cannot be reached.
+        """
+        try:
+            reference = parse_reference(image)
+        except InputError as exc:
+            raise ResolutionFailedError(
+                f"{image!r} is not a valid image reference: {exc}"
+            ) from None
+        found = await self._find(image, reference, namespace, annotations or {})
+        if found is None:
+            evidence = ImageEvidence(
+                reference, None, (), (), namespace=namespace, workload=workload, now=now,
+                cache=self.verification_cache,
+            )  # fmt: skip
+            return Resolution(evidence, None)
+        resolved_image, pull_spec = found
+        return Resolution(
+            self._evidence(reference, resolved_image, namespace, workload, now), pull_spec
+        )
+
+    def _evidence(
+        self,
+        written: Reference,
+        image: Image,
+        namespace: str | None,
+        workload: Workload | None,
+        now: int,
+    ) -> ImageEvidence:
+        name = image.metadata.name if image.metadata else None
+        if not name:
+            raise ResolutionFailedError(
+                f"{written}: the image API returned an Image without a name"
+            )
+        digest = parse_digest(name)
+        source = try_parse_reference(image.docker_image_reference or "")
+        if source is None:
+            source = written.name_only()
+        resolved = source.name_only().with_digest(digest)
+        signatures = tuple(
+            (s.name or f"signature-{i}", s.content)
+            for i, s in enumerate(image.signatures or (), start=1)
+            if s.type in SIMPLE_TYPES
+        )
+        return ImageEvidence(
+            resolved, KnownDigest(digest), signatures, (), namespace=namespace, workload=workload,
+            resolved_from=str(written), now=now, cache=self.verification_cache,
+        )  # fmt: skip
+
+    async def _find(
+        self,
+        written: str,
+        reference: Reference,
+        namespace: str | None,
+        annotations: Mapping[str, str],
+    ) -> tuple[Image, str | None] | None:
+        if self.source is None:
+            return None
+        if reference.digest is not None:
+            try:
+                image = await self._get_image(str(reference.digest))
+            except NotFoundError:
+                if reference.domain in self.registry_hosts:
+                    raise ResolutionFailedError(f"{written}: no Image {reference.digest}") from None
+                return None
+            return image, None
+        tag = reference.tag or "latest"
+        if reference.domain in self.registry_hosts:
+            parts = reference.path.split("/")
+            if len(parts) != 2:
+                raise ResolutionFailedError(
+                    f"{written}: an integrated registry name is <namespace>/<stream>"
+                )
+            return await self._stream_tag(written, parts[0], parts[1], tag, required=True)
+        if _BARE_NAME.match(written) and namespace is not None:
+            stream_name = written.partition(":")[0]
+            wants_local = annotations.get(RESOLVE_NAMES_ANNOTATION) == "*"
+            try:
+                stream = await self._get_stream(namespace, stream_name)
+            except NotFoundError:
+                return None
+            local = (
+                stream.spec is not None
+                and stream.spec.lookup_policy is not None
+                and stream.spec.lookup_policy.local
+            )
+            if local or wants_local:
+                return await self._stream_tag(written, namespace, stream_name, tag, required=True)
+        return None
+
+    async def _stream_tag(
+        self, written: str, namespace: str, stream: str, tag: str, *, required: bool
+    ) -> tuple[Image, str | None] | None:
+        try:
+            found: ImageStreamTag = await self._cache.get(
+                ("istag", namespace, stream, tag),
+                lambda: self._source().get_image_stream_tag(namespace, f"{stream}:{tag}"),
+                self.clock(),
+            )
+        except NotFoundError:
+            if required:
+                raise ResolutionFailedError(
+                    f"{written}: ImageStreamTag {namespace}/{stream}:{tag} not found"
+                ) from None
+            return None
+        image = found.image
+        name = image.metadata.name if image.metadata else None
+        # The tag's image is shown without its signatures by some servers: read the Image.
+        if name and not image.signatures:
+            with contextlib.suppress(NotFoundError):
+                image = await self._get_image(name)
+        return image, await self._pull_spec(namespace, stream, found)
+
+    async def _pull_spec(self, namespace: str, stream: str, tag: ImageStreamTag) -> str | None:
+        name = tag.image.metadata.name if tag.image.metadata else None
+        if name is None:
+            return None
+        policy = (
+            tag.tag.reference_policy.type
+            if tag.tag is not None and tag.tag.reference_policy
+            else "Source"
+        )
+        if policy == "Local":
+            try:
+                stream_obj = await self._get_stream(namespace, stream)
+            except NotFoundError:
+                return None
+            if stream_obj.status is not None and stream_obj.status.docker_image_repository:
+                return f"{stream_obj.status.docker_image_repository}@{name}"
+        source = try_parse_reference(tag.image.docker_image_reference or "")
+        return None if source is None else f"{source.repository}@{name}"
+
+    async def _get_image(self, name: str) -> Image:
+        image: Image = await self._cache.get(
+            ("image", name), lambda: self._source().get_image(name), self.clock()
+        )
+        return image
+
+    async def _get_stream(self, namespace: str, name: str) -> ImageStream:
+        stream: ImageStream = await self._cache.get(
+            ("stream", namespace, name),
+            lambda: self._source().get_image_stream(namespace, name),
+            self.clock(),
+        )
+        return stream
+
+    def _source(self) -> ImageSource:
+        if self.source is None:
+            raise SourceError("no image source is configured")
+        return self.source
+
+
+async def resolve_evidence(
+    source: ImageSource | None, image: str, *, namespace: str | None = None
+) -> ImageEvidence:
+    """One-off resolution (CLI, tests): a fresh resolver, no caches kept."""
+    resolution = await Resolver(source).resolve(image, namespace=namespace, now=int(time.time()))
+    return resolution.evidence
