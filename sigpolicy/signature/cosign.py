@@ -62,6 +62,7 @@ from sigpolicy.errors import InputError, VerificationError
 from sigpolicy.reasons import Reason
 from sigpolicy.signature.envelope import SigstoreSignature
 from sigpolicy.signature.payload import COSIGN_TYPE, SignedClaims, parse_payload
+from sigpolicy.signature.verdict import Verdict
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
@@ -218,67 +219,12 @@ class VerifiedCosign:
         return self.claims.timestamp
 
 
-class CosignVerdict:
-    """The explained outcome for one cosign signature. Deliberately has no truth value.
+class CosignVerdict(Verdict[CosignAuthenticated]):
+    """The explained outcome for one cosign signature (see :class:`Verdict`). ``key_id`` is
+    always None and ``created`` is the signed timestamp or None: cosign signatures have
+    neither a key ID nor a signature time of their own."""
 
-    The same fields, with the same meaning, as :class:`sigpolicy.verify.simple.SignatureVerdict`
-    (which this layer may not import): ``signer`` (the key fingerprint) is set once the
-    signature is authenticated, ``identity``, ``digest``, ``created`` and ``claims`` once the
-    payload is parsed. ``key_id`` is always None and ``created`` is the signed timestamp or
-    None: cosign signatures have neither a key ID nor a signature time of their own.
-    """
-
-    __slots__ = (
-        "authenticated",
-        "claims",
-        "created",
-        "digest",
-        "identity",
-        "key_id",
-        "message",
-        "reason",
-        "signer",
-        "trusted",
-    )
-
-    def __init__(
-        self,
-        trusted: bool,
-        reason: Reason | None,
-        message: str,
-        signer: str | None = None,
-        key_id: str | None = None,
-        identity: str | None = None,
-        digest: str | None = None,
-        created: int | None = None,
-        claims: SignedClaims | None = None,
-        authenticated: CosignAuthenticated | None = None,
-    ) -> None:
-        self.trusted: Final = trusted
-        self.reason: Final = reason
-        self.message: Final = message
-        self.signer: Final = signer
-        self.key_id: Final = key_id
-        self.identity: Final = identity
-        self.digest: Final = digest
-        self.created: Final = created
-        self.claims: Final = claims
-        self.authenticated: Final = authenticated
-
-    def rejected(self, reason: Reason, message: str) -> CosignVerdict:
-        """This verdict, not trusted for ``reason``; what was verified is still reported."""
-        return CosignVerdict(
-            False,
-            reason,
-            message,
-            self.signer,
-            self.key_id,
-            self.identity,
-            self.digest,
-            self.created,
-            self.claims,
-            self.authenticated,
-        )
+    __slots__ = ()
 
 
 def authenticate_cosign(sig: SigstoreSignature, keys: CosignKeySet) -> CosignAuthenticated:

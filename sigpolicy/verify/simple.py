@@ -20,6 +20,7 @@ from sigpolicy.errors import VerificationError
 from sigpolicy.reasons import Reason
 from sigpolicy.signature.message import AuthenticatedMessage, MessageVerifier
 from sigpolicy.signature.payload import ATOMIC_TYPE, SignedClaims, parse_payload
+from sigpolicy.signature.verdict import Verdict
 from sigpolicy.verify.checks import DigestCheck, IdentityCheck
 
 
@@ -54,65 +55,10 @@ class VerifiedSignature:
         return self.signature_created
 
 
-class SignatureVerdict:
-    """The explained outcome for one signature. Deliberately has no truth value.
+class SignatureVerdict(Verdict[AuthenticatedMessage]):
+    """The explained outcome for one simple-signing signature (see :class:`Verdict`)."""
 
-    ``signer``, ``key_id``, ``identity`` and ``digest`` are set only once the signature is
-    authenticated (and the payload parsed, for the last two): nothing from an unverified
-    signature is reported as if it meant something.
-    """
-
-    __slots__ = (
-        "authenticated",
-        "claims",
-        "created",
-        "digest",
-        "identity",
-        "key_id",
-        "message",
-        "reason",
-        "signer",
-        "trusted",
-    )
-
-    def __init__(
-        self,
-        trusted: bool,
-        reason: Reason | None,
-        message: str,
-        signer: str | None = None,
-        key_id: str | None = None,
-        identity: str | None = None,
-        digest: str | None = None,
-        created: int | None = None,
-        claims: SignedClaims | None = None,
-        authenticated: AuthenticatedMessage | None = None,
-    ) -> None:
-        self.trusted: Final = trusted
-        self.reason: Final = reason
-        self.message: Final = message
-        self.signer: Final = signer
-        self.key_id: Final = key_id
-        self.identity: Final = identity
-        self.digest: Final = digest
-        self.created: Final = created
-        self.claims: Final = claims
-        self.authenticated: Final = authenticated
-
-    def rejected(self, reason: Reason, message: str) -> SignatureVerdict:
-        """This verdict, not trusted for ``reason``; what was verified is still reported."""
-        return SignatureVerdict(
-            False,
-            reason,
-            message,
-            self.signer,
-            self.key_id,
-            self.identity,
-            self.digest,
-            self.created,
-            self.claims,
-            self.authenticated,
-        )
+    __slots__ = ()
 
 
 def verify_blob(
