@@ -32,12 +32,12 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
 
 from sigpolicy.reference.digest import parse_digest
 from sigpolicy.signature.backends import close_verifier, open_verifier
 from sigpolicy.signature.message import MessageVerifier
+from sigpolicy.signature.openpgp.keymaterial import HASHES
 from sigpolicy.signature.openpgp.keyring import Keyring
 from sigpolicy.signature.openpgp.message import parse_message
 from sigpolicy.verify.checks import KnownDigest, SameReference
@@ -122,21 +122,21 @@ def primitive_closure(keys: KeySet, blobs: list[bytes]) -> Callable[[], None]:
     for blob in blobs:
         message = parse_message(blob)
         sig = message.signature
-        digest = hashlib.new("sha256", message.data + sig.hashed_tail).digest()
-        prepared.append((digest, sig.values))
+        # gpg picks the hash from the key's preferences (SHA-512 for its RSA-4096 keys).
+        algorithm = HASHES[sig.hash_algo]
+        digest = hashlib.new(algorithm.name, message.data + sig.hashed_tail).digest()
+        prepared.append((digest, algorithm, sig.values))
     if isinstance(public, rsa.RSAPublicKey):
         size = (public.key_size + 7) // 8
-        rsa_calls = [(v[0].rjust(size, b"\0"), d) for d, v in prepared]
+        rsa_calls = [(v[0].rjust(size, b"\0"), d, utils.Prehashed(a)) for d, a, v in prepared]
 
         def run_rsa() -> None:
-            for signature, digest in rsa_calls:
-                public.verify(
-                    signature, digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256())
-                )
+            for signature, digest, prehashed in rsa_calls:
+                public.verify(signature, digest, padding.PKCS1v15(), prehashed)
 
         return run_rsa
     assert isinstance(public, ed25519.Ed25519PublicKey)
-    ed_calls = [(v[0].rjust(32, b"\0") + v[1].rjust(32, b"\0"), d) for d, v in prepared]
+    ed_calls = [(v[0].rjust(32, b"\0") + v[1].rjust(32, b"\0"), d) for d, _, v in prepared]
 
     def run_ed() -> None:
         for signature, digest in ed_calls:
