@@ -35,6 +35,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "check-image": ("sigpolicy.cli.check_image_cmd", "one policy decision for one image"),
     "policy": ("sigpolicy.cli.policy_cmd", "check a policy, explain a decision, run a test suite"),
+    "serve": ("sigpolicy.cli.serve_cmd", "run the admission webhook over HTTPS"),
+    "admit": ("sigpolicy.cli.admit_cmd", "print the webhook's answer to an AdmissionReview file"),
     "demo": ("sigpolicy.cli.demo_cmd", "verify the bundled example signatures"),
 }
 

@@ -1,0 +1,122 @@
+"""The policy, trust store and image source a webhook decides with, loaded and kept current.
+
+1. The source: a catalog folder, or the cluster (kubeconfig or the pod's service account)
+   read through watch-kept caches of its Images and ImageStreams
+   (:mod:`sigpolicy.sources.informer`), whose watches run as a background task.
+2. The trust store: ``--trust``, else the policy's own ``trust:``, watched for changes. With
+   a cluster source its Secret and ConfigMap keys are read through the source, and a
+   background task refreshes it (their changes do not touch the file).
+3. The policy, watched for changes; its ``signedBy`` names are served by the newest trust
+   store. Each review reads the policy in force once, with the time read once.
+4. The :class:`~sigpolicy.admission.engine.Admission` over them, and the background tasks
+   (trust refresh, catalog re-reads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from sigpolicy.admission.engine import Admission
+from sigpolicy.cli.serve_cmd import ServeOptions
+from sigpolicy.errors import SigpolicyError
+from sigpolicy.policy.load import policy_trust_path, read_policy_document
+from sigpolicy.policy.watch import PolicyWatcher
+from sigpolicy.sources.base import ImageSource
+from sigpolicy.sources.catalog import CatalogSource
+from sigpolicy.sources.informer import WatchedSource
+from sigpolicy.trust.store import TrustStore
+from sigpolicy.trust.watch import TrustStoreWatcher
+from webhook.state import BackgroundTask, Runtime
+
+log = logging.getLogger("sigpolicy.webhook")
+
+CATALOG_POLL_SECONDS = 5.0
+
+
+def open_source(options: ServeOptions) -> ImageSource:  # 1
+    if options.catalog is not None:
+        return CatalogSource(options.catalog)
+    from sigpolicy.sources.cluster import ClusterSource
+
+    if options.in_cluster:
+        return WatchedSource(ClusterSource.in_cluster())
+    return WatchedSource(
+        ClusterSource.from_kubeconfig(options.kubeconfig or "", context=options.context)
+    )
+
+
+async def load_runtime(
+    options: ServeOptions,
+    clock: Callable[[], float],
+    *,
+    source_factory: Callable[[ServeOptions], ImageSource] = open_source,
+) -> Runtime:
+    source = source_factory(options)
+    try:
+        return await _load(options, clock, source)
+    except BaseException:
+        await source.close()
+        raise
+
+
+async def _load(options: ServeOptions, clock: Callable[[], float], source: ImageSource) -> Runtime:
+    _, document = read_policy_document(options.policy)
+    trust_path = options.trust or policy_trust_path(options.policy, document)
+    background: list[BackgroundTask] = []
+    trust: TrustStoreWatcher | None = None
+    provider: Callable[[], TrustStore] | None = None
+    if trust_path is not None:  # 2
+        if isinstance(source, CatalogSource):
+            trust = TrustStoreWatcher.open(trust_path, now=clock())
+        else:
+            trust = await TrustStoreWatcher.aopen(trust_path, source, now=clock())
+            background.append(_refresh_trust(trust, clock))
+        watched = trust
+
+        def provider() -> TrustStore:
+            return watched.current(now=clock())
+
+    policy = PolicyWatcher(options.policy, provider, now=clock())  # 3
+
+    admission = Admission(lambda: policy.current(now=clock()), source, options.admission)  # 4
+    if isinstance(source, CatalogSource):
+        background.append(_refresh_catalog(source))
+    if isinstance(source, WatchedSource):
+        background.append(source.run)
+    log.info(
+        "loaded policy %s, trust store %s, source %s",
+        options.policy,
+        trust_path or "(none)",
+        source.description,
+    )
+    return Runtime(admission, policy, trust, source, tuple(background))
+
+
+def _refresh_trust(trust: TrustStoreWatcher, clock: Callable[[], float]) -> BackgroundTask:
+    async def refresh() -> None:
+        while True:
+            await asyncio.sleep(trust.min_interval)
+            await trust.refresh(now=clock())
+
+    return refresh
+
+
+def _refresh_catalog(source: CatalogSource) -> BackgroundTask:
+    async def refresh() -> None:
+        last_error: str | None = None
+        while True:
+            await asyncio.sleep(CATALOG_POLL_SECONDS)
+            try:
+                changed = await asyncio.to_thread(source.refresh)
+            except SigpolicyError as exc:
+                if exc.diagnostics() != last_error:
+                    log.warning("catalog %s not re-read: %s", source.root, exc.diagnostics())
+                last_error = exc.diagnostics()
+                continue
+            last_error = None
+            if changed:
+                log.info("catalog %s re-read", source.root)
+
+    return refresh
