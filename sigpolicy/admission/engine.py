@@ -188,21 +188,23 @@ class Admission:
         containers = tuple(
             ContainerDecision(c.field, c.container, c.image, d) for c, d, _ in decisions
         )
-        denied = [(c, d) for c, d, _ in decisions if not d.allowed]
+        denied = [(c, d, r) for c, d, r in decisions if not d.allowed]
         warnings = tuple(
-            f"container {c.container} image {c.image}: would be denied in {d.mode} mode: {_why(d)}"
-            for c, d, _ in decisions
+            f"container {c.container} image {_image(c, d, r)}: would be denied in {d.mode} mode: "
+            f"{_why(d)}"
+            for c, d, r in decisions
             if d.allowed and not d.would_allow and d.mode == "warn"
         )
         audit = [
-            f"{c.container}: {c.image}: {_why(d)}"
-            for c, d, _ in decisions
+            f"{c.container}: {_image(c, d, r)}: {_why(d)}"
+            for c, d, r in decisions
             if d.allowed and not d.would_allow and d.mode == "audit"
         ]
         audit_annotations = {AUDIT_KEY: "; ".join(audit)} if audit else {}
         if denied:
             message = "; ".join(
-                f"container {c.container} ({c.field}) image {c.image}: {_why(d)}" for c, d in denied
+                f"container {c.container} ({c.field}) image {_image(c, d, r)}: {_why(d)}"
+                for c, d, r in denied
             )
             reason = denied[0][1].reason or Reason.POLICY_DENIED
             return AdmissionOutcome(
@@ -216,9 +218,11 @@ class Admission:
     ) -> tuple[Mapping[str, Any], ...] | None:
         ops = []
         positions: dict[str, int] = {}
-        for container, _, resolution in decisions:
+        for container, decision, resolution in decisions:
             index = positions.get(container.field, 0)
             positions[container.field] = index + 1
+            if decision.scope is None or not decision.scope.pin_digests:
+                continue  # pinning is chosen per scope: GitOps tools fight rewritten images
             pinned = resolution.pull_spec if resolution is not None else None
             if (
                 pinned is None
@@ -293,3 +297,10 @@ def _template_annotations(obj: Mapping[str, Any]) -> dict[str, str]:
 
 
 __all__ = ["CONTAINER_FIELDS", "Admission", "AdmissionSettings"]
+
+
+def _image(container: ContainerImage, decision: Decision, resolution: Resolution | None) -> str:
+    """The image as written, and what the image API resolved it to."""
+    if resolution is not None and resolution.evidence.resolved_from and decision.image:
+        return f"{container.image} (resolved to {decision.image})"
+    return container.image

@@ -103,6 +103,7 @@ class Builder:
             spec.mode,
             requirement,
             position,
+            spec.pin_digests,
         )
 
     def exemption(self, spec: s.ExemptionSpec, where: str) -> ExemptionRule:

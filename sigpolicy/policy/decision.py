@@ -46,6 +46,7 @@ class ScopeMatch(NamedTuple):
     name: str
     pattern: str
     why: str
+    pin_digests: bool = False
 
 
 class Exemption(NamedTuple):

@@ -147,6 +147,12 @@ class ScopeSpec(_Model):
     namespaces: list[str] | None = Field(None, min_length=1)
     namespace_selector: LabelSelectorSpec | None = Field(None, alias="namespaceSelector")
     mode: Mode | None = None
+    pin_digests: bool = Field(
+        False,
+        alias="pinDigests",
+        description="with `sigpolicy serve --mutate`, pin this scope's allowed images to the "
+        "digests they resolved to",
+    )
     require: list[RequirementSpec] = Field(min_length=1)
 
 

@@ -20,6 +20,7 @@ class Scope(NamedTuple):
     mode: Mode | None
     requirement: Requirement
     position: int
+    pin_digests: bool = False
 
     @property
     def restricted(self) -> bool:
@@ -95,7 +96,9 @@ class ScopeIndex:
         why = describe_match(best.pattern)
         if best.scope.restricted:
             why += f", limited to {best.scope.namespaces.describe()}"
-        return best.scope, ScopeMatch(best.scope.name, best.pattern.text, why)
+        return best.scope, ScopeMatch(
+            best.scope.name, best.pattern.text, why, best.scope.pin_digests
+        )
 
     def scope_named(self, name: str) -> Scope:
         return next(scope for scope in self.scopes if scope.name == name)
