@@ -49,6 +49,7 @@ from sigpolicy.api.meta import (
     OwnerReference,
     Status,
 )
+from sigpolicy.api.namespace import Namespace
 from sigpolicy.api.secret import Secret, SecretList
 from sigpolicy.api.signature import (
     ImageSignature,
@@ -122,6 +123,7 @@ __all__ = [
     "ListMeta",
     "LocalObjectReference",
     "NamedTagEventList",
+    "Namespace",
     "ObjectList",
     "ObjectMeta",
     "ObjectReference",

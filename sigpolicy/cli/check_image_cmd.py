@@ -93,7 +93,8 @@ async def gather(args: argparse.Namespace) -> ImageEvidence:
             args.image, namespace=args.namespace, now=int(time.time())
         )
         evidence = resolution.evidence
-    evidence.namespace_labels = labels
+    if labels is not None:  # given on the command line: they win over a catalog's Namespace
+        evidence.namespace_labels = labels
     return evidence
 
 

@@ -19,8 +19,11 @@ When resolution succeeds, scopes and identity rules apply to the Image's
 The pull spec to pin (mutation) honours ``referencePolicy: Local``:
 ``<status.dockerImageRepository>@<digest>``.
 
-Lookups are cached for ``ttl`` seconds (failures for ``negative_ttl``), bounded in size: a
-burst of reviews for one image costs one round trip, and a retag shows within the TTL.
+Concurrent lookups of one object share one round trip. Over a source that reads from its
+own watch-kept caches (the webhook's cluster source, :mod:`sigpolicy.sources.informer`)
+nothing more is cached, so a retag shows as soon as the watch reports it; over any other
+source lookups are cached for ``ttl`` seconds (failures for ``negative_ttl``), bounded in
+size, and a retag shows within the TTL.
 """
 
 from __future__ import annotations
@@ -38,7 +41,12 @@ from sigpolicy.policy.evidence import ImageEvidence, VerificationCache, Workload
 from sigpolicy.reasons import Reason
 from sigpolicy.reference.digest import parse_digest
 from sigpolicy.reference.docker import Reference, parse_reference, try_parse_reference
-from sigpolicy.sources.base import ImageSource
+from sigpolicy.sources.base import (
+    ImageSource,
+    NamespaceLabelsSource,
+    RegistryHostsSource,
+    WatchedImageSource,
+)
 from sigpolicy.verify.checks import KnownDigest
 
 RESOLVE_NAMES_ANNOTATION = "alpha.image.policy.openshift.io/resolve-names"
@@ -115,7 +123,15 @@ class Resolver:
         self.registry_hosts = frozenset(registry_hosts)
         self.clock = clock
         self.verification_cache = verification_cache
+        if isinstance(source, WatchedImageSource):
+            ttl = negative_ttl = 0.0
         self._cache = _Cache(ttl, negative_ttl)
+
+    def _registry_hosts(self) -> frozenset[str]:
+        """The configured hosts and those the source's streams name (§6 rule 2)."""
+        if isinstance(self.source, RegistryHostsSource):
+            return self.registry_hosts | self.source.registry_hosts()
+        return self.registry_hosts
 
     async def resolve(
         self,
@@ -137,16 +153,27 @@ class Resolver:
                 f"{image!r} is not a valid image reference: {exc}"
             ) from None
         found = await self._find(image, reference, namespace, annotations or {})
+        labels = await self._namespace_labels(namespace)
         if found is None:
             evidence = ImageEvidence(
-                reference, None, (), (), namespace=namespace, workload=workload, now=now,
-                cache=self.verification_cache,
+                reference, None, (), (), namespace=namespace, namespace_labels=labels,
+                workload=workload, now=now, cache=self.verification_cache,
             )  # fmt: skip
             return Resolution(evidence, None)
         resolved_image, pull_spec = found
-        return Resolution(
-            self._evidence(reference, resolved_image, namespace, workload, now), pull_spec
+        evidence = self._evidence(reference, resolved_image, namespace, workload, now)
+        evidence.namespace_labels = labels
+        return Resolution(evidence, pull_spec)
+
+    async def _namespace_labels(self, namespace: str | None) -> Mapping[str, str] | None:
+        """For a scope's ``namespaceSelector``; None (never matches) when not known."""
+        source = self.source
+        if namespace is None or not isinstance(source, NamespaceLabelsSource):
+            return None
+        labels: Mapping[str, str] | None = await self._cache.get(
+            ("namespace", namespace), lambda: source.namespace_labels(namespace), self.clock()
         )
+        return labels
 
     def _evidence(
         self,
@@ -185,16 +212,17 @@ class Resolver:
     ) -> tuple[Image, str | None] | None:
         if self.source is None:
             return None
+        registry_hosts = self._registry_hosts()
         if reference.digest is not None:
             try:
                 image = await self._get_image(str(reference.digest))
             except NotFoundError:
-                if reference.domain in self.registry_hosts:
+                if reference.domain in registry_hosts:
                     raise ResolutionFailedError(f"{written}: no Image {reference.digest}") from None
                 return None
             return image, None
         tag = reference.tag or "latest"
-        if reference.domain in self.registry_hosts:
+        if reference.domain in registry_hosts:
             parts = reference.path.split("/")
             if len(parts) != 2:
                 raise ResolutionFailedError(
@@ -234,8 +262,10 @@ class Resolver:
             return None
         image = found.image
         name = image.metadata.name if image.metadata else None
-        # The tag's image is shown without its signatures by some servers: read the Image.
-        if name and not image.signatures:
+        # The tag's view of the image has its dockerImageReference rewritten by the reference
+        # policy (and some servers leave out the signatures): scopes and identity apply to the
+        # Image's own source, so read the Image.
+        if name:
             with contextlib.suppress(NotFoundError):
                 image = await self._get_image(name)
         return image, await self._pull_spec(namespace, stream, found)

@@ -59,6 +59,10 @@ IMAGE_STREAM_IMAGES: NamespacedKind = create_namespaced_resource(
     _IMAGE_GROUP, "v1", "ImageStreamImage", "imagestreamimages"
 )
 
+# lightkube's spelling of "every namespace" for a namespaced kind's list and watch.
+ALL_NAMESPACES = "*"
+# Generic, like the image API kinds, so the objects come as plain JSON.
+NAMESPACES: GlobalKind = create_global_resource("", "v1", "Namespace", "namespaces")
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 _FIELD_MANAGER = "sigpolicy"
 
@@ -151,16 +155,22 @@ class KubeApi:
         return items, version
 
     async def watch(
-        self, kind: GlobalKind, resource_version: str, *, server_timeout: int
+        self,
+        kind: GlobalKind | NamespacedKind,
+        resource_version: str,
+        *,
+        server_timeout: int,
+        namespace: str | None = None,
     ) -> AsyncGenerator[tuple[str, JsonObject], None]:
         """Events after ``resource_version``; lightkube resumes a stream the server ended.
 
         Ends only by raising: :class:`WatchExpiredError` when the version is too old,
         :class:`SourceError` when the stream broke.
         """
-        what = f"watch {_what(kind, None, None)}"
+        what = f"watch {_what(kind, None, namespace)}"
         stream: Any = self._client.watch(
-            kind,
+            _any(kind),
+            namespace=namespace,
             resource_version=resource_version,
             server_timeout=server_timeout,
             on_error=on_error_raise,
@@ -317,7 +327,9 @@ def _connect_failure(err: BaseException) -> str:
 
 def _what(kind: GlobalKind | NamespacedKind, name: str | None, namespace: str | None) -> str:
     plural = kind._api_info.plural
-    path = f"namespaces/{namespace}/{plural}" if namespace else plural
+    path = (
+        f"namespaces/{namespace}/{plural}" if namespace and namespace != ALL_NAMESPACES else plural
+    )
     return f"{path}/{name}" if name is not None else path
 
 

@@ -14,11 +14,11 @@ it reads again and re-applies ``change``, so a concurrent writer's change is nev
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-from sigpolicy.api import Image, ImageStream, ImageStreamTag
+from sigpolicy.api import Image, ImageStream, ImageStreamTag, Namespace
 
 ImageChange = Callable[[Image], Image | None]
 EventType = Literal["ADDED", "MODIFIED", "DELETED", "SYNCED"]
@@ -30,6 +30,22 @@ class ImageEvent:
 
     type: EventType
     image: Image | None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One ImageStream change seen by a watch; ``SYNCED`` (stream None) as for images."""
+
+    type: EventType
+    stream: ImageStream | None
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceEvent:
+    """One Namespace change seen by a watch; ``SYNCED`` (namespace None) as for images."""
+
+    type: EventType
+    namespace: Namespace | None
 
 
 class ImageSource(Protocol):
@@ -75,3 +91,30 @@ class BatchImageSource(Protocol):
     async def update_images(
         self, names: Sequence[str], change: ImageChange
     ) -> dict[str, Image | None]: ...
+
+
+@runtime_checkable
+class RegistryHostsSource(Protocol):
+    """A source that knows the integrated registry's hosts from its ImageStreams."""
+
+    def registry_hosts(self) -> frozenset[str]: ...
+
+
+@runtime_checkable
+class NamespaceLabelsSource(Protocol):
+    """A source that knows namespaces' labels (for a scope's ``namespaceSelector``)."""
+
+    async def namespace_labels(self, name: str) -> Mapping[str, str] | None:
+        """The labels of namespace ``name``; ``None`` when the namespace is not known."""
+        ...
+
+
+@runtime_checkable
+class WatchedImageSource(Protocol):
+    """A source whose reads come from caches kept current by watches: a cache on top of it
+    would only delay a retag."""
+
+    @property
+    def synced(self) -> bool:
+        """Whether the caches hold everything the server had when they started."""
+        ...

@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from sigpolicy.api import (
 )
 from sigpolicy.errors import InputError, NotFoundError, SourceError
 from sigpolicy.sources.base import ImageChange, ImageEvent
-from sigpolicy.sources.streams import image_stream_tag, newest_image_name
+from sigpolicy.sources.streams import image_stream_tag, newest_image_name, registry_hosts_of
 from sigpolicy.yamlfile import Document, load_documents, load_json_strict, replace_documents
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -55,8 +55,10 @@ class _Index:
     tags: dict[tuple[str, str], ImageStreamTag] = field(default_factory=dict)
     secrets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     config_maps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    namespaces: dict[str, dict[str, str]] = field(default_factory=dict)
     fingerprint: dict[Path, str] = field(default_factory=dict)
     documents: dict[Path, list[Document]] = field(default_factory=dict)
+    hosts: frozenset[str] | None = None
 
 
 class CatalogSource:
@@ -113,6 +115,9 @@ class CatalogSource:
                 index.secrets[_namespaced(obj, where)] = obj
         elif kind == "ConfigMap":
             index.config_maps[_namespaced(obj, where)] = obj
+        elif kind == "Namespace":
+            namespace = (obj.get("metadata") or {}).get("name")
+            index.namespaces[_require_name(namespace, where)] = _labels(obj, where)
 
     def refresh(self) -> bool:
         """Re-read the folder if any file changed; True when it did."""
@@ -133,6 +138,19 @@ class CatalogSource:
 
     async def list_image_streams(self) -> list[ImageStream]:
         return list(self._index.streams.values())
+
+    def registry_hosts(self) -> frozenset[str]:
+        """The integrated registry's hosts, as the catalog's streams name them."""
+        index = self._index
+        if index.hosts is None:
+            index.hosts = frozenset(
+                host for stream in index.streams.values() for host in registry_hosts_of(stream)
+            )
+        return index.hosts
+
+    async def namespace_labels(self, name: str) -> Mapping[str, str] | None:
+        """The labels of a ``kind: Namespace`` document; None if the catalog has none."""
+        return self._index.namespaces.get(name)
 
     async def get_image_stream(self, namespace: str, name: str) -> ImageStream:
         stream = self._index.streams.get((namespace, name))
@@ -342,3 +360,12 @@ def _namespaced(obj: dict[str, Any], where: str) -> tuple[str, str]:
     if not name:
         raise InputError(f"{where}: metadata.name is missing")
     return str(meta.get("namespace") or "default"), str(name)
+
+
+def _labels(obj: dict[str, Any], where: str) -> dict[str, str]:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    if not isinstance(labels, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
+    ):
+        raise InputError(f"{where}: metadata.labels must map strings to strings")
+    return dict(labels)

@@ -40,22 +40,34 @@ from sigpolicy.api import (
     ImageStream,
     ImageStreamImage,
     ImageStreamTag,
+    KubeObject,
+    Namespace,
     WireModel,
     parse_as,
 )
 from sigpolicy.errors import ConflictError, InputError, NotFoundError, SourceError
 from sigpolicy.sources._kube import (
+    ALL_NAMESPACES,
     IMAGE_SIGNATURES,
     IMAGE_STREAM_IMAGES,
     IMAGE_STREAM_TAGS,
     IMAGE_STREAMS,
     IMAGES,
+    NAMESPACES,
     SERVICE_ACCOUNT_DIR,
+    GlobalKind,
     JsonObject,
     KubeApi,
+    NamespacedKind,
     WatchExpiredError,
 )
-from sigpolicy.sources.base import EventType, ImageChange, ImageEvent
+from sigpolicy.sources.base import (
+    EventType,
+    ImageChange,
+    ImageEvent,
+    NamespaceEvent,
+    StreamEvent,
+)
 from sigpolicy.sources.leader import LeaderElector
 
 __all__ = ["ClusterSource", "WatchBackoff"]
@@ -63,6 +75,7 @@ __all__ = ["ClusterSource", "WatchBackoff"]
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=WireModel)
+K = TypeVar("K", Image, ImageStream, Namespace)
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_UPDATE_ATTEMPTS = 5
@@ -217,47 +230,72 @@ class ClusterSource:
         version seen; after 410 Gone the images are listed again and the difference from what
         was reported is sent as ADDED, MODIFIED and DELETED events.
         """
+        async with contextlib.aclosing(self._inform(IMAGES, Image, "images")) as events:
+            async for event_type, image in events:
+                yield ImageEvent(event_type, image)
+
+    async def list_image_streams(self) -> list[ImageStream]:
+        """Every ImageStream of every namespace."""
+        items, _version = await self._api.list(IMAGE_STREAMS, ALL_NAMESPACES)
+        return list(self._parse_all(ImageStream, items, "imagestreams").values())
+
+    async def watch_image_streams(self) -> AsyncGenerator[StreamEvent, None]:
+        """The ImageStreams of every namespace, as :meth:`watch_images` reports images."""
+        async with contextlib.aclosing(
+            self._inform(IMAGE_STREAMS, ImageStream, "imagestreams")
+        ) as events:
+            async for event_type, stream in events:
+                yield StreamEvent(event_type, stream)
+
+    async def _inform(
+        self, kind: GlobalKind | NamespacedKind, model: type[K], plural: str
+    ) -> AsyncGenerator[tuple[EventType, K | None], None]:
+        """The list-then-watch loop of the module docstring, for one kind (all namespaces)."""
+        namespace = ALL_NAMESPACES if kind is IMAGE_STREAMS else None
         # Each watch has its own backoff state; the source's only sets the delays.
         backoff = WatchBackoff(self._watch_backoff.initial, self._watch_backoff.maximum)
-        known: dict[str, Image] | None = None
+        known: dict[str, K] | None = None
         while True:
             try:
-                items, version = await self._api.list(IMAGES)
+                items, version = await self._api.list(kind, namespace)
             except SourceError as err:
-                log.warning("listing images failed, retrying: %s", err.diagnostics())
+                log.warning("listing %s failed, retrying: %s", plural, err.diagnostics())
                 await backoff.sleep()
                 continue
-            current = self._parse_items(items)
+            current = self._parse_all(model, items, plural)
             if known is None:
-                for image in current.values():
-                    yield ImageEvent("ADDED", image)
-                yield ImageEvent("SYNCED", None)
+                for obj in current.values():
+                    yield "ADDED", obj
+                yield "SYNCED", None
             else:
-                for event in _difference(known, current):
-                    yield event
+                for change in _difference(known, current):
+                    yield change
             known = current
             backoff.reset()
             while True:
                 try:
                     async with contextlib.aclosing(
-                        self._api.watch(IMAGES, version, server_timeout=self._watch_seconds)
+                        self._api.watch(
+                            kind, version, server_timeout=self._watch_seconds, namespace=namespace
+                        )
                     ) as events:
                         async for event_type, raw in events:
                             version = _resource_version(raw) or version
-                            change = self._watch_event(event_type, raw)
                             backoff.reset()
-                            if change is None:
+                            event = self._watch_event(model, plural, event_type, raw)
+                            if event is None:
                                 continue
-                            if change.type == "DELETED":
-                                known.pop(_image_name(change), None)
+                            kind_of_change, obj = event
+                            if kind_of_change == "DELETED":
+                                known.pop(_key(obj), None)
                             else:
-                                known[_image_name(change)] = _image_of(change)
-                            yield change
+                                known[_key(obj)] = obj
+                            yield event
                 except WatchExpiredError as err:
-                    log.info("watch expired, listing images again: %s", err.diagnostics())
+                    log.info("watch expired, listing %s again: %s", plural, err.diagnostics())
                     break
                 except SourceError as err:
-                    log.warning("image watch broke, resuming: %s", err.diagnostics())
+                    log.warning("%s watch broke, resuming: %s", plural, err.diagnostics())
                     await backoff.sleep()
 
     async def update_image(self, name: str, change: ImageChange) -> Image | None:
@@ -310,6 +348,20 @@ class ClusterSource:
         raw = await self._api.get(IMAGE_STREAM_TAGS, name, namespace)
         return self._parse(ImageStreamTag, raw, f"namespaces/{namespace}/imagestreamtags/{name}")
 
+    async def namespace_labels(self, name: str) -> Mapping[str, str] | None:
+        """The labels of namespace ``name``; None when it does not exist."""
+        try:
+            raw = await self._api.get(NAMESPACES, name)
+        except NotFoundError:
+            return None
+        return self._parse(Namespace, raw, f"namespaces/{name}").labels
+
+    async def watch_namespaces(self) -> AsyncGenerator[NamespaceEvent, None]:
+        """Every Namespace, as :meth:`watch_images` reports images."""
+        async with contextlib.aclosing(self._inform(NAMESPACES, Namespace, "namespaces")) as events:
+            async for event_type, namespace in events:
+                yield NamespaceEvent(event_type, namespace)
+
     async def get_image_stream_image(self, namespace: str, name: str) -> ImageStreamImage:
         """``name`` is ``<stream>@<digest>``: an image the stream has seen, signatures included."""
         raw = await self._api.get(IMAGE_STREAM_IMAGES, name, namespace)
@@ -345,28 +397,35 @@ class ClusterSource:
             raise SourceError(f"{self.description}: {what}: unreadable object: {err}") from None
 
     def _parse_items(self, items: list[JsonObject]) -> dict[str, Image]:
-        images: dict[str, Image] = {}
-        for raw in items:
-            name = str((raw.get("metadata") or {}).get("name"))
-            try:
-                image = self._parse(Image, raw, f"images/{name}")
-            except SourceError as err:
-                log.warning("skipping an image: %s", err.diagnostics())
-                continue
-            images[name] = image
-        return images
+        return self._parse_all(Image, items, "images")
 
-    def _watch_event(self, event_type: str, raw: JsonObject) -> ImageEvent | None:
+    def _parse_all(self, model: type[K], items: list[JsonObject], plural: str) -> dict[str, K]:
+        """Objects by key; one the models cannot read is skipped with a warning, not fatal."""
+        parsed: dict[str, K] = {}
+        for raw in items:
+            meta = raw.get("metadata") or {}
+            where = f"{plural}/{meta.get('name')}"
+            try:
+                obj = self._parse(model, raw, where)
+            except SourceError as err:
+                log.warning("skipping an object: %s", err.diagnostics())
+                continue
+            parsed[_key(obj)] = obj
+        return parsed
+
+    def _watch_event(
+        self, model: type[K], plural: str, event_type: str, raw: JsonObject
+    ) -> tuple[EventType, K] | None:
         kind = _EVENT_TYPES.get(event_type)
         if kind is None:
             return None  # BOOKMARK: only its resourceVersion matters
         name = (raw.get("metadata") or {}).get("name")
         try:
-            image = self._parse(Image, raw, f"images/{name}")
+            obj = self._parse(model, raw, f"{plural}/{name}")
         except SourceError as err:
             log.warning("skipping a watch event: %s", err.diagnostics())
             return None
-        return ImageEvent(kind, image)
+        return kind, obj
 
     def _decode(self, data: Mapping[str, str], key: str, what: str) -> bytes:
         if key not in data:
@@ -391,27 +450,25 @@ def _conditional_body(updated: Image, current: Image, name: str) -> JsonObject:
     return body
 
 
-def _difference(before: dict[str, Image], after: dict[str, Image]) -> list[ImageEvent]:
+def _difference(before: dict[str, K], after: dict[str, K]) -> list[tuple[EventType, K | None]]:
     """The events that turn what was reported into what a fresh list says."""
-    events = [
-        ImageEvent("ADDED" if name not in before else "MODIFIED", image)
-        for name, image in after.items()
-        if before.get(name) != image
+    events: list[tuple[EventType, K | None]] = [
+        ("ADDED" if key not in before else "MODIFIED", obj)
+        for key, obj in after.items()
+        if before.get(key) != obj
     ]
-    events += [ImageEvent("DELETED", image) for name, image in before.items() if name not in after]
+    events += [("DELETED", obj) for key, obj in before.items() if key not in after]
     return events
+
+
+def _key(obj: KubeObject) -> str:
+    """``name``, or ``namespace/name`` for a namespaced object."""
+    meta = obj.metadata
+    if meta is None:
+        return ""
+    return f"{meta.namespace}/{meta.name}" if meta.namespace else str(meta.name)
 
 
 def _resource_version(raw: JsonObject) -> str | None:
     version = (raw.get("metadata") or {}).get("resourceVersion")
     return version if isinstance(version, str) and version else None
-
-
-def _image_of(event: ImageEvent) -> Image:
-    if event.image is None:  # only SYNCED has no image, and it never comes from a watch
-        raise AssertionError("watch event without an image")
-    return event.image
-
-
-def _image_name(event: ImageEvent) -> str:
-    return str(_image_of(event).name)

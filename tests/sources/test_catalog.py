@@ -180,3 +180,24 @@ def test_watch_reports_changes(tmp_path: Path) -> None:
         return events
 
     assert run(scenario()) == ["ADDED", "SYNCED", "ADDED"]
+
+
+def test_namespace_documents_give_labels_and_streams_give_registry_hosts(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "ns.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {env: prod}\n"
+    )
+    shutil.copy(EXAMPLE / "checkout.yaml", tmp_path / "checkout.yaml")
+    source = CatalogSource(tmp_path)
+    assert run(source.namespace_labels("shop")) == {"env": "prod"}
+    assert run(source.namespace_labels("other")) is None
+    assert source.registry_hosts() == {"image-registry.openshift-image-registry.svc:5000"}
+
+
+def test_namespace_labels_must_be_strings(tmp_path: Path) -> None:
+    (tmp_path / "ns.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {replicas: 3}\n"
+    )
+    with pytest.raises(InputError, match=r"Namespace .shop.: metadata\.labels must map strings"):
+        CatalogSource(tmp_path)

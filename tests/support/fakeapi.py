@@ -8,7 +8,8 @@ sigpolicy reads and writes, with the status codes of the reference docs:
   post), ``watch/images``, ``imagesignatures`` (post, delete), ``imagestreams`` (list across
   namespaces), ``namespaces/{ns}/imagestreams[/{name}]``, ``imagestreamtags/{stream}:{tag}``,
   ``imagestreamimages/{stream}@{digest}``;
-- ``/api/v1/namespaces/{ns}/secrets/{name}`` and ``configmaps/{name}``;
+- ``/api/v1/namespaces`` (list, watch) and ``namespaces/{name}``;
+  ``/api/v1/namespaces/{ns}/secrets/{name}`` and ``configmaps/{name}``;
 - ``/apis/coordination.k8s.io/v1/namespaces/{ns}/leases[/{name}]`` (get, list, post, put,
   delete);
 - ``/version``, ``/api``, ``/apis`` (discovery).
@@ -753,6 +754,8 @@ _ROUTES = _compile(
         ("GET", IMAGE_PREFIX + _NS + "/imagestreams/" + _NAME, _get("imagestreams")),
         ("GET", IMAGE_PREFIX + _NS + "/imagestreamtags/" + _NAME, _image_stream_tag),
         ("GET", IMAGE_PREFIX + _NS + "/imagestreamimages/" + _NAME, _image_stream_image),
+        ("GET", "/api/v1/namespaces", _list("namespaces")),
+        ("GET", "/api/v1/namespaces/" + _NAME, _get("namespaces")),
         ("GET", "/api/v1" + _NS + "/secrets/" + _NAME, _get("secrets")),
         ("GET", "/api/v1" + _NS + "/configmaps/" + _NAME, _get("configmaps")),
         ("GET", "/apis/coordination.k8s.io/v1" + _NS + "/leases", _list("leases")),

@@ -56,6 +56,7 @@ RESOURCES: dict[str, ResourceInfo] = {
     "imagestreams": ResourceInfo(IMAGE_GROUP, "v1", "ImageStream", namespaced=True),
     "secrets": ResourceInfo("", "v1", "Secret", namespaced=True),
     "configmaps": ResourceInfo("", "v1", "ConfigMap", namespaced=True),
+    "namespaces": ResourceInfo("", "v1", "Namespace", namespaced=False),
     "leases": ResourceInfo("coordination.k8s.io", "v1", "Lease", namespaced=True),
 }
 PLURAL_OF_KIND = {info.kind: plural for plural, info in RESOURCES.items()}
