@@ -33,6 +33,7 @@ from sigpolicy.admission.model import (
 )
 from sigpolicy.cli.files import read_file
 from sigpolicy.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
+from sigpolicy.cli.options import add_source_options
 from sigpolicy.cli.policy_loading import load_policy_and_trust
 from sigpolicy.errors import InputError
 from sigpolicy.sources.base import ImageSource
@@ -51,16 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--trust", metavar="FILE", help="trust store (default: the policy's trust:)"
     )
-    source = parser.add_argument_group("where images come from (default: nowhere)")
-    exclusive = source.add_mutually_exclusive_group()
-    exclusive.add_argument(
-        "--catalog", metavar="DIR", help="a folder of image API objects (YAML/JSON)"
-    )
-    exclusive.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig of the cluster")
-    exclusive.add_argument(
-        "--in-cluster", action="store_true", help="use the pod's service account"
-    )
-    source.add_argument("--context", metavar="NAME", help="kubeconfig context")
+    add_source_options(parser, "where images come from (default: nowhere)")
     parser.add_argument(
         "--deadline", type=float, default=8.0, metavar="SECONDS", help="as for serve (8)"
     )

@@ -27,10 +27,11 @@ IDENTITY_RULES = (
 )
 
 
-def add_source_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "where images come from (default: the cluster of the kubeconfig)"
-    )
+def add_source_options(
+    parser: argparse.ArgumentParser,
+    title: str = "where images come from (default: the cluster of the kubeconfig)",
+) -> None:
+    group = parser.add_argument_group(title)
     exclusive = group.add_mutually_exclusive_group()
     exclusive.add_argument(
         "--catalog", metavar="DIR", help="a folder of image API objects (YAML/JSON)"

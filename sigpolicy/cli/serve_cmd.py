@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sigpolicy.admission.engine import DEFAULT_REGISTRY_HOSTS, AdmissionSettings
+from sigpolicy.cli.options import add_source_options
 from sigpolicy.errors import InputError
 
 WEBHOOK_SERVER = "webhook.server"
@@ -77,16 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--trust", metavar="FILE", help="trust store (default: the policy's trust:)"
     )
-    source = parser.add_argument_group("where images come from (one is required)")
-    exclusive = source.add_mutually_exclusive_group()
-    exclusive.add_argument(
-        "--catalog", metavar="DIR", help="a folder of image API objects (YAML/JSON)"
-    )
-    exclusive.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig of the cluster")
-    exclusive.add_argument(
-        "--in-cluster", action="store_true", help="use the pod's service account"
-    )
-    source.add_argument("--context", metavar="NAME", help="kubeconfig context")
+    add_source_options(parser, "where images come from (one is required)")
     listen = parser.add_argument_group("where to listen")
     listen.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     listen.add_argument(

@@ -25,16 +25,22 @@ class DigestCheck(Protocol):
 class ManifestBytes:
     """The image is the manifest itself; the digest is computed with the signed algorithm."""
 
-    __slots__ = ("manifest",)
+    __slots__ = ("_matched", "manifest")
 
     def __init__(self, manifest: bytes) -> None:
         self.manifest: Final = manifest
+        # Signed digests this manifest matched: a batch of signatures of one manifest
+        # computes its digest once, not once per signature.
+        self._matched: set[str] = set()
 
     def check(self, signed_digest: str) -> None:
+        if signed_digest in self._matched:
+            return
         if not manifest_matches_digest(self.manifest, parse_digest(signed_digest)):
             raise VerificationError(
                 Reason.DIGEST_MISMATCH, f"signed for manifest digest {signed_digest}"
             )
+        self._matched.add(signed_digest)
 
 
 class KnownDigest:
