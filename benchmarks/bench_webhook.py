@@ -2,7 +2,7 @@
 """The admission webhook under load: ``sigpolicy serve`` on loopback, called over TLS.
 
     .venv/bin/python -m benchmarks.bench_webhook [--rate 200] [--seconds 15]
-        [--burst 50] [--saturate-seconds 5] [--connections 16]
+        [--burst 50] [--saturate-seconds 5] [--connections 16] [--source catalog|cluster]
 
 Starts ``sigpolicy serve`` as its own process (the example policy and catalog, plus a
 ``bench`` scope over a catalog of freshly signed images that nothing has seen yet), with a
@@ -20,6 +20,10 @@ bounded pool of TLS keep-alive connections:
 4. saturation: closed loop, every connection sending back to back for
    ``--saturate-seconds``: reviews per second.
 
+With ``--source cluster`` the same objects are served by the test suite's fake image API
+server (tests/support/fakeapi.py) and ``serve`` reads them through its watch-kept caches, as
+in a cluster; the phases start once ``/readyz`` says the watches have synced.
+
 Loopback only; every phase is bounded in count and time. Prints a Markdown table. The
 client is a minimal HTTP/1.1 client on asyncio streams, so that its own cost stays small
 next to the server's; both share the machine's cores, which is part of the figures.
@@ -32,6 +36,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -44,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -305,9 +310,11 @@ async def saturate(pool: Pool, seconds: float) -> tuple[Tally, float]:
 # --- the server process --------------------------------------------------------------------
 
 
-def start_server(policy: Path, catalog: Path, tls_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(
+    policy: Path, source: list[str], tls_dir: Path
+) -> tuple[subprocess.Popen[bytes], int]:
     command = [
-        sys.executable, "-c", LAUNCH, "--policy", str(policy), "--catalog", str(catalog),
+        sys.executable, "-c", LAUNCH, "--policy", str(policy), *source,
         "--self-signed", "--tls-dir", str(tls_dir), "--port", "0", "--log-level", "ERROR",
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, cwd=ROOT)
@@ -328,6 +335,38 @@ def start_server(policy: Path, catalog: Path, tls_dir: Path) -> tuple[subprocess
     found = re.search(r"listening on https://localhost:(\d+)", text)
     assert found is not None, text
     return process, int(found.group(1))
+
+
+def wait_ready(port: int, ca: Path, seconds: float = 60.0) -> None:
+    """Until ``/readyz`` answers 200 (a cluster source: its watches have synced)."""
+    context = ssl.create_default_context(cafile=str(ca))
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPSConnection("localhost", port, context=context, timeout=5)
+        try:
+            connection.request("GET", "/readyz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        time.sleep(0.1)
+    raise SystemExit("sigpolicy serve did not become ready")
+
+
+@contextlib.contextmanager
+def fake_cluster(catalog: Path, root: Path) -> Iterator[list[str]]:
+    """The catalog's objects served by the test suite's fake image API server (list and
+    watch, as the webhook's caches use them): the ``serve`` options that reach it."""
+    from tests.support.fakeapi import FakeApiServer
+
+    with FakeApiServer() as server:
+        for path in sorted(catalog.glob("*.yaml")):
+            for document in yaml.safe_load_all(path.read_text()):
+                if document:
+                    server.add(document)
+        yield ["--kubeconfig", str(server.write_kubeconfig(root / "kubeconfig"))]
 
 
 async def run(args: argparse.Namespace, port: int, ca: Path, references: list[str]) -> None:
@@ -371,6 +410,12 @@ def main() -> None:
     parser.add_argument("--saturate-seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--mean", action="store_true", help="also print the mean latency")
+    parser.add_argument(
+        "--source",
+        choices=("catalog", "cluster"),
+        default="catalog",
+        help="the catalog folder, or the same objects behind the tests' fake image API server",
+    )
     args = parser.parse_args()
     if not (0 < args.rate <= 2000 and 0 < args.seconds <= 120 and 0 < args.burst <= 500):
         raise SystemExit("bounded: --rate up to 2000, --seconds up to 120, --burst up to 500")
@@ -379,18 +424,29 @@ def main() -> None:
     try:
         print("signing the bench images ...", file=sys.stderr)
         policy, catalog, references = build(root, args.burst)
-        process, port = start_server(policy, catalog, root / "tls")
-        runner = asyncio.Runner(loop_factory=_loop_factory())
-        with runner:
-            runner.run(run(args, port, root / "tls" / "ca.crt", references))
+        with contextlib.ExitStack() as stack:
+            source = ["--catalog", str(catalog)]
+            if args.source == "cluster":
+                source = stack.enter_context(fake_cluster(catalog, root))
+            process, port = start_server(policy, source, root / "tls")
+            wait_ready(port, root / "tls" / "ca.crt")
+            print(f"source: {args.source}", file=sys.stderr)
+            runner = asyncio.Runner(loop_factory=_loop_factory())
+            with runner:
+                runner.run(run(args, port, root / "tls" / "ca.crt", references))
+            _stop(process)
     finally:
-        if process is not None:
-            process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=15)
-            if process.poll() is None:
-                process.kill()
+        _stop(process)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+        if process.poll() is None:
+            process.kill()
 
 
 def _loop_factory() -> Any:
