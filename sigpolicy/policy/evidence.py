@@ -63,7 +63,8 @@ class Workload:
 class VerificationCache:
     """Verdicts shared between decisions, keyed by (signature content, image digest, trust
     store generation): a signature is verified once, not once per review. Successes live
-    ``ttl`` seconds, failures ``failure_ttl`` (a source that was briefly wrong recovers soon).
+    ``ttl`` seconds but never past the signature's or its key's expiry, failures
+    ``failure_ttl`` (a source that was briefly wrong recovers soon).
     Bounded; safe to share between concurrent decisions (values are immutable)."""
 
     def __init__(
@@ -87,11 +88,18 @@ class VerificationCache:
         self.hits += 1
         return entry[1]
 
-    def put(self, key: tuple[bytes, str, str], value: VerifiedSimple) -> None:
+    def put(self, key: tuple[bytes, str, str], value: VerifiedSimple, *, now: int) -> None:
+        """Keep ``value`` (judged at wall-clock ``now``); a trusted verdict no longer than
+        its signature and key stay valid."""
         if len(self._entries) >= self.size:
             self._entries.clear()
         ttl = self.ttl if value.verdict.trusted else self.failure_ttl
-        self._entries[key] = (self.clock() + ttl, value)
+        authenticated = value.verdict.authenticated
+        valid_until = authenticated.valid_until if authenticated is not None else None
+        if value.verdict.trusted and valid_until is not None:
+            ttl = min(ttl, valid_until - now)
+        if ttl > 0:
+            self._entries[key] = (self.clock() + ttl, value)
 
 
 @dataclass
@@ -131,7 +139,7 @@ class ImageEvidence:
                 )
         verified = self._verify_now(trust, name, blob)
         if key is not None and self.cache is not None:
-            self.cache.put(key, verified)
+            self.cache.put(key, verified, now=self.now)
         return verified
 
     def _verify_now(self, trust: TrustStore, name: str, blob: bytes) -> VerifiedSimple:

@@ -79,6 +79,7 @@ class ListedKey:
     created: int
     validity: str
     user_id: str | None
+    expires: int | None = None
 
 
 class _StatusRecorder:
@@ -190,6 +191,7 @@ def _key(fields: Any, fingerprint: str, primary: str, user_id: str | None) -> Li
         created=_int(fields.get("date")),
         validity=str(fields.get("trust") or ""),
         user_id=user_id,
+        expires=_int(fields.get("expires")) if fields.get("expires") else None,
     )
 
 

@@ -70,7 +70,7 @@ from sigpolicy.signature._gnupg_status import (
     ValidSig,
     read_status,
 )
-from sigpolicy.signature.message import AuthenticatedMessage
+from sigpolicy.signature.message import AuthenticatedMessage, earliest
 from sigpolicy.signature.openpgp.errors import PacketError
 from sigpolicy.signature.openpgp.keymaterial import DATA_HASHES, HASH_NAMES, HASHLIB_NAMES
 from sigpolicy.signature.openpgp.limits import CLOCK_SKEW_SECONDS, MAX_KEYFILE_BYTES
@@ -164,7 +164,7 @@ class GnuPGVerifier:
             raise VerificationError(Reason.MALFORMED, f"unreadable gpg status: {exc}") from None
         if len(report.signatures) != 1:
             raise VerificationError(Reason.MALFORMED, _not_one_signature(report))
-        authenticated = self._judge(report.signatures[0], message, now)  # steps 8-16
+        authenticated, primary = self._judge(report.signatures[0], message, now)  # steps 8-16
         if output.stdout != message.data:
             raise VerificationError(
                 Reason.MALFORMED, "gpg and the message parser disagree on the signed data"
@@ -176,18 +176,24 @@ class GnuPGVerifier:
             key_id="0x" + authenticated.fingerprint[-16:].lower(),
             created=message.signature.created,
             user_id=authenticated.user_id,
+            valid_until=earliest(
+                message.signature.expires_at, authenticated.expires, primary.expires
+            ),
         )
 
     # --- steps 8-16: gpg's verdict, in the native verifier's order -------------------------
 
-    def _judge(self, sig: SignatureReport, message: ParsedMessage, now: int) -> ListedKey:
-        """Steps 8-16 for the one signature gpg reported on; returns the signing key."""
+    def _judge(
+        self, sig: SignatureReport, message: ParsedMessage, now: int
+    ) -> tuple[ListedKey, ListedKey]:
+        """Steps 8-16 for the one signature gpg reported on; returns the signing key and its
+        primary."""
         key = self._authenticate(sig, message)  # steps 8-10
         valid, primary = self._validsig(sig, key, message)
         _check_semantics(message)  # step 11
         _check_times(valid, key, now)  # step 12
         _check_key_state(sig, key, primary, valid)  # steps 13-16
-        return key
+        return key, primary
 
     def _authenticate(self, sig: SignatureReport, message: ParsedMessage) -> ListedKey:
         """Steps 8-10: the key, its usability, the quick check and gpg's cryptography."""

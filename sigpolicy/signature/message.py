@@ -22,7 +22,7 @@ class AuthenticatedMessage:
     the form of an ImageSignature's ``issuedTo.publicKeyID``.
     """
 
-    __slots__ = ("created", "key_id", "payload", "signer", "signing_key", "user_id")
+    __slots__ = ("created", "key_id", "payload", "signer", "signing_key", "user_id", "valid_until")
 
     def __init__(
         self,
@@ -32,6 +32,7 @@ class AuthenticatedMessage:
         key_id: str,
         created: int,
         user_id: str | None = None,
+        valid_until: int | None = None,
     ) -> None:
         self.payload: Final = payload
         self.signer: Final = signer
@@ -39,6 +40,9 @@ class AuthenticatedMessage:
         self.key_id: Final = key_id
         self.created: Final = created
         self.user_id: Final = user_id
+        # When the signature or the key that made it expires (None: never); a verdict kept
+        # for later use must not outlive it.
+        self.valid_until: Final = valid_until
 
 
 class MessageVerifier(Protocol):
@@ -56,3 +60,9 @@ class MessageVerifier(Protocol):
         blob is not a signed message by a trusted, valid key.
         """
         ...
+
+
+def earliest(*times: int | None) -> int | None:
+    """The earliest of the given expiry times; None when none is set."""
+    known = [t for t in times if t is not None]
+    return min(known) if known else None

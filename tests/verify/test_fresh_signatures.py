@@ -19,6 +19,7 @@ import pytest
 from sigpolicy.reasons import Reason
 from sigpolicy.reference.digest import parse_digest
 from sigpolicy.signature.backends import BACKENDS, Backend, close_verifier, open_verifier
+from sigpolicy.signature.openpgp.keyring import Keyring
 from sigpolicy.verify.checks import KnownDigest, ManifestBytes, SameReference
 from sigpolicy.verify.simple import SignatureVerdict, explain_blob
 from tests.signature.test_payload import REJECTED
@@ -229,3 +230,18 @@ def test_damaged_blobs_are_never_trusted(
 def test_empty_blob_is_malformed(rsa4096_key: GeneratedKey) -> None:
     verdict = check("native", rsa4096_key, b"", "a/b:1")
     assert verdict.reason is Reason.MALFORMED
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_verdict_says_until_when_the_key_stays_valid(
+    backend: Backend, gpg_factory: gpgkit.KeyFactory, p256_key: GeneratedKey, tmp_path: Path
+) -> None:
+    expiring = gpg_factory.generate("expiring-tomorrow", expire_after=86_400)
+    created = Keyring.from_files([("k", expiring.public_key)]).certificates[0].primary.created
+    reference = "registry.example.com/team/app:2.0"
+    for key, expected in ((expiring, created + 86_400), (p256_key, None)):
+        blob = gpgkit.skopeo_standalone_sign(MANIFEST, reference, key, tmp_path / key.name)
+        verdict = check(backend, key, blob, reference)
+        assert verdict.trusted, verdict.message
+        assert verdict.authenticated is not None
+        assert verdict.authenticated.valid_until == expected

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from sigpolicy.errors import VerificationError
 from sigpolicy.reasons import Reason
-from sigpolicy.signature.message import AuthenticatedMessage
+from sigpolicy.signature.message import AuthenticatedMessage, earliest
 from sigpolicy.signature.openpgp.keymaterial import (
     DATA_HASHES,
     HASH_NAMES,
@@ -57,7 +57,7 @@ class NativeVerifier:
         _check_policy(signature)  # steps 5-6
         entry = self._authenticate(message)  # steps 7-11
         _check_times(signature, entry, now)  # step 12
-        user_id = _check_key(signature, entry, now)  # steps 13-15
+        user_id, key_expires = _check_key(signature, entry, now)  # steps 13-15
         expires = signature.expires_at
         if expires is not None and now >= expires:  # step 16
             raise VerificationError(
@@ -71,6 +71,7 @@ class NativeVerifier:
             key_id="0x" + key.key_id.hex(),
             created=signature.created,
             user_id=user_id,
+            valid_until=earliest(expires, key_expires),
         )
 
     def _authenticate(self, message: ParsedMessage) -> KeyEntry:
@@ -152,8 +153,8 @@ def _check_times(signature: Signature, entry: KeyEntry, now: int) -> None:
         raise VerificationError(Reason.BAD_SIGNATURE, "the key is newer than the signature")
 
 
-def _check_key(signature: Signature, entry: KeyEntry, now: int) -> str | None:
-    """Steps 13-15; returns the certificate's primary user ID."""
+def _check_key(signature: Signature, entry: KeyEntry, now: int) -> tuple[str | None, int | None]:
+    """Steps 13-15; returns the certificate's primary user ID and when the key expires."""
     status, user_id = entry.certificate.status(entry.key, now)
     who = entry.key.fingerprint_hex
     if status.revoked:
@@ -163,7 +164,7 @@ def _check_key(signature: Signature, entry: KeyEntry, now: int) -> str | None:
     expires = status.expires_at
     if expires is not None and (signature.created >= expires or now >= expires):
         raise VerificationError(Reason.EXPIRED_KEY, f"key {who} expired at {_when(expires)}")
-    return user_id
+    return user_id, expires
 
 
 def _same_algorithm(key_algo: int, sig_algo: int) -> bool:
