@@ -103,29 +103,36 @@ def _reject_constant(name: str) -> Any:
     raise _PayloadError(f"{name} is not a valid JSON number")
 
 
+_TOP: Final = frozenset({"critical", "optional"})
+_CRITICAL: Final = frozenset({"type", "image", "identity"})
+_IMAGE: Final = frozenset({"docker-manifest-digest"})
+_IDENTITY: Final = frozenset({"docker-reference"})
+
+# One decoder for every payload: json.loads with options builds a new one per call, which
+# costs as much as the decoding. It keeps no state between calls.
+_DECODER: Final = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_float=_Float, parse_constant=_reject_constant
+)
+
+
 def _parse(data: bytes, expected_type: str) -> SignedClaims:
     if len(data) > _MAX_PAYLOAD:
         raise _PayloadError("larger than any signature payload")
     try:
         text = data.decode("utf-8")
-        document = json.loads(
-            text,
-            object_pairs_hook=_no_duplicates,
-            parse_float=_Float,
-            parse_constant=_reject_constant,
-        )
+        document = _DECODER.decode(text)
     except UnicodeDecodeError:
         raise _PayloadError("not UTF-8") from None
     except _PayloadError:
         raise
     except (ValueError, RecursionError) as exc:
         raise _PayloadError(f"not a JSON object ({exc.__class__.__name__})") from None
-    top = _exact(document, "the payload", ("critical", "optional"))
-    critical = _exact(top["critical"], "critical", ("type", "image", "identity"))
+    top = _exact(document, "the payload", _TOP)
+    critical = _exact(top["critical"], "critical", _CRITICAL)
     sig_type = critical["type"]
     if sig_type != expected_type:
         raise _PayloadError(f"critical.type is {sig_type!r}, expected {expected_type!r}")
-    image = _exact(critical["image"], "critical.image", ("docker-manifest-digest",))
+    image = _exact(critical["image"], "critical.image", _IMAGE)
     digest = _string(image["docker-manifest-digest"], "critical.image.docker-manifest-digest")
     try:
         parse_digest(digest)
@@ -133,7 +140,7 @@ def _parse(data: bytes, expected_type: str) -> SignedClaims:
         raise _PayloadError(
             f"critical.image.docker-manifest-digest {digest!r} is invalid"
         ) from None
-    identity = _exact(critical["identity"], "critical.identity", ("docker-reference",))
+    identity = _exact(critical["identity"], "critical.identity", _IDENTITY)
     reference = _string(identity["docker-reference"], "critical.identity.docker-reference")
     optional = top["optional"]
     if optional is None and expected_type != COSIGN_TYPE:
@@ -144,10 +151,10 @@ def _parse(data: bytes, expected_type: str) -> SignedClaims:
     return SignedClaims(expected_type, digest, reference, creator, timestamp, optional)
 
 
-def _exact(value: Any, where: str, fields: tuple[str, ...]) -> dict[str, Any]:
+def _exact(value: Any, where: str, fields: frozenset[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _PayloadError(f"{where} must be an object")
-    if set(value) != set(fields):
+    if value.keys() != fields:
         unknown = sorted(set(value) - set(fields))
         missing = sorted(set(fields) - set(value))
         detail = f"unknown member {unknown[0]!r}" if unknown else f"missing member {missing[0]!r}"

@@ -46,12 +46,15 @@ class ManifestBytes:
 class KnownDigest:
     """The image is known by its manifest digest (an Image name, a digest reference)."""
 
-    __slots__ = ("digest",)
+    __slots__ = ("_text", "digest")
 
     def __init__(self, digest: Digest) -> None:
         self.digest: Final = digest
+        self._text: Final = str(digest)
 
     def check(self, signed_digest: str) -> None:
+        if signed_digest == self._text:  # the canonical spelling: nothing to parse
+            return
         if parse_digest(signed_digest) != self.digest:
             raise VerificationError(
                 Reason.DIGEST_MISMATCH,
@@ -119,6 +122,8 @@ class SameReference:
             raise InputError(f"expected identity: {exc}") from None
 
     def matches(self, signed_reference: str) -> bool:
+        if signed_reference == self.expected:  # already normalized: normalizing changes nothing
+            return True
         try:
             return str(parse_reference(signed_reference)) == self.expected
         except InvalidReferenceError:

@@ -76,9 +76,16 @@ PublicKeyObject = (
 )
 
 
+# Copying an empty context is cheaper than making one; filled on first use, per algorithm.
+_EMPTY: dict[int, hashes.Hash] = {}
+
+
 def compute_digest(algorithm: int, *parts: bytes) -> bytes:
     """The digest of ``parts`` with the hash of RFC 9580 ID ``algorithm`` (a key of HASHES)."""
-    hasher = hashes.Hash(HASHES[algorithm])
+    empty = _EMPTY.get(algorithm)
+    if empty is None:
+        empty = _EMPTY[algorithm] = hashes.Hash(HASHES[algorithm])
+    hasher = empty.copy()
     for part in parts:
         hasher.update(part)
     return hasher.finalize()
@@ -255,13 +262,13 @@ def _verify_rsa(public: rsa.RSAPublicKey, hash_algo: int, digest: bytes, value: 
     if len(stripped) > size:
         return False
     # Signatures of 3070/3071 bits occur with 3072-bit keys: the library wants exactly k octets.
-    public.verify(
-        stripped.rjust(size, b"\x00"),
-        digest,
-        padding.PKCS1v15(),
-        utils.Prehashed(HASHES[hash_algo]),
-    )
+    public.verify(stripped.rjust(size, b"\x00"), digest, _PKCS1V15, _PREHASHED[hash_algo])
     return True
+
+
+# Stateless parameter objects, made once rather than per signature.
+_PKCS1V15: Final = padding.PKCS1v15()
+_PREHASHED: Final = {algorithm: utils.Prehashed(hasher) for algorithm, hasher in HASHES.items()}
 
 
 def _verify_ecdsa(
@@ -282,9 +289,7 @@ def _verify_ecdsa(
         return False
     if len(digest) < min(fsize, 64):
         return False
-    public.verify(
-        utils.encode_dss_signature(r, s), digest, ec.ECDSA(utils.Prehashed(HASHES[hash_algo]))
-    )
+    public.verify(utils.encode_dss_signature(r, s), digest, ec.ECDSA(_PREHASHED[hash_algo]))
     return True
 
 

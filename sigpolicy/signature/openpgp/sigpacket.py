@@ -255,10 +255,11 @@ def _read_values(body: bytes, pos: int, pk_algo: int) -> tuple[bytes, ...]:
 
 def _read_subpackets(sig: Signature, area: bytes, *, hashed: bool) -> None:
     pos = 0
+    end = len(area)
     seen: set[int] = set()
-    while pos < len(area):
+    while pos < end:
         length, pos = _subpacket_length(area, pos)
-        if length == 0 or pos + length > len(area):
+        if length == 0 or pos + length > end:
             raise PacketError("subpacket length runs past its area")
         raw_type = area[pos]
         data = area[pos + 1 : pos + length]
