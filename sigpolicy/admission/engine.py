@@ -94,7 +94,12 @@ class Admission:
         ephemeral_only = request.sub_resource == "ephemeralcontainers"
         if ephemeral_only:
             images = [c for c in images if c.field == "ephemeralContainers"]
-        elif _owned_pod(obj) and not self.settings.check_owned_pods:  # 2
+        elif (
+            not self.settings.check_owned_pods
+            and request.operation == "CREATE"
+            and _owned_pod(obj)
+            and _controller_user(request.username)
+        ):  # 2
             return _allowed("a pod of a controller whose template was checked", skipped="owned-pod")
         if (
             request.operation == "UPDATE" and self.settings.skip_unchanged and not ephemeral_only
@@ -217,10 +222,7 @@ class Admission:
         self, decisions: list[tuple[ContainerImage, Decision, Resolution | None]], located: _Located
     ) -> tuple[Mapping[str, Any], ...] | None:
         ops = []
-        positions: dict[str, int] = {}
         for container, decision, resolution in decisions:
-            index = positions.get(container.field, 0)
-            positions[container.field] = index + 1
             if decision.scope is None or not decision.scope.pin_digests:
                 continue  # pinning is chosen per scope: GitOps tools fight rewritten images
             pinned = resolution.pull_spec if resolution is not None else None
@@ -235,7 +237,7 @@ class Admission:
                 ops.append(
                     {
                         "op": "replace",
-                        "path": f"{located.path}/{container.field}/{index}/image",
+                        "path": f"{located.path}/{container.field}/{container.position}/image",
                         "value": pinned,
                     }
                 )
@@ -269,6 +271,19 @@ def _pod_spec(obj: Mapping[str, Any]) -> _Located | None:
         if isinstance(inner, Mapping) and isinstance(inner.get("spec"), Mapping):
             return _Located(inner["spec"], "/spec/jobTemplate/spec/template/spec")
     return None
+
+
+# Who creates pods from checked templates: the built-in controllers (kube-controller-manager,
+# as itself or through its per-controller service accounts) and OpenShift's (openshift-infra).
+# An ownerReference alone proves nothing: anyone who may create a pod can write one.
+_CONTROLLER_ACCOUNTS = (
+    "system:serviceaccount:kube-system:",
+    "system:serviceaccount:openshift-infra:",
+)
+
+
+def _controller_user(username: str) -> bool:
+    return username == "system:kube-controller-manager" or username.startswith(_CONTROLLER_ACCOUNTS)
 
 
 def _owned_pod(obj: Mapping[str, Any]) -> bool:

@@ -51,6 +51,7 @@ class ReviewRequest(NamedTuple):
     object: Mapping[str, Any] | None
     old_object: Mapping[str, Any] | None
     dry_run: bool
+    username: str = ""
 
 
 class ContainerDecision(NamedTuple):
@@ -136,6 +137,7 @@ def parse_review(body: Any) -> ReviewRequest:
         object=obj,
         old_object=old,
         dry_run=bool(request.get("dryRun", False)),
+        username=_username(request.get("userInfo")),
     )
 
 
@@ -172,3 +174,9 @@ def malformed_response(error: MalformedReview) -> dict[str, Any]:
         },
     }
     return {"apiVersion": error.api_version, "kind": "AdmissionReview", "response": response}
+
+
+def _username(user_info: Any) -> str:
+    if isinstance(user_info, Mapping) and isinstance(user_info.get("username"), str):
+        return str(user_info["username"])
+    return ""

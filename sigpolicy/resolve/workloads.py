@@ -19,6 +19,7 @@ class ContainerImage(NamedTuple):
     field: str
     container: str
     image: str
+    position: int = 0  # in the pod spec's list ``field`` (containers without an image count)
 
 
 def pod_spec(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -45,9 +46,8 @@ def pod_spec(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
 def container_images(spec: Mapping[str, Any]) -> list[ContainerImage]:
     out = []
     for field in CONTAINER_FIELDS:
-        for container in spec.get(field) or ():
+        for index, container in enumerate(spec.get(field) or ()):
             if isinstance(container, Mapping) and isinstance(container.get("image"), str):
-                out.append(
-                    ContainerImage(field, str(container.get("name", "")), container["image"])
-                )
+                name = str(container.get("name", ""))
+                out.append(ContainerImage(field, name, container["image"], index))
     return out

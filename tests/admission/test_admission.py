@@ -41,6 +41,7 @@ def review(
     namespace: str = "shop",
     sub_resource: str | None = None,
     version: str = "v1",
+    user: str = "admin",
 ) -> dict[str, Any]:
     kind = (obj or old or {}).get("kind", "Pod")
     request: dict[str, Any] = {
@@ -53,7 +54,7 @@ def review(
         "object": obj,
         "oldObject": old,
         "dryRun": False,
-        "userInfo": {"username": "admin"},
+        "userInfo": {"username": user},
     }
     if sub_resource:
         request["subResource"] = sub_resource
@@ -159,7 +160,28 @@ CASES = {
         False,
         "unsigned",
     ),
-    "owned-pod-skipped": (review(pod(BAD, owned=True)), True, None),
+    "owned-pod-created-by-a-controller-skipped": (
+        review(
+            pod(BAD, owned=True), user="system:serviceaccount:kube-system:replicaset-controller"
+        ),
+        True,
+        None,
+    ),
+    "owned-pod-created-by-a-user-checked": (
+        review(pod(BAD, owned=True)),
+        False,
+        "unsigned",
+    ),
+    "owned-pod-image-changed-checked": (
+        review(
+            pod(BAD, owned=True),
+            operation="UPDATE",
+            old=pod(GOOD, owned=True),
+            user="system:serviceaccount:kube-system:replicaset-controller",
+        ),
+        False,
+        "unsigned",
+    ),
     "ephemeral-subresource-checked-on-owned-pod": (
         review(
             pod(GOOD, ephemeral=(BAD,), owned=True),

@@ -147,3 +147,19 @@ async def test_mutate_pins_only_in_scopes_that_chose_pinning() -> None:
         mutated = response_of(await client.post("/mutate", json=review))
     assert mutated["allowed"] is True
     assert "patch" not in mutated
+
+
+async def test_a_pin_patches_the_container_it_is_for() -> None:
+    options = example_options(mutate=True, admission=AdmissionSettings(pin_digests=True))
+    state = WebhookState(
+        WebhookSettings(mutate=True), lambda: load_runtime(options, lambda: 1_000.0)
+    )
+    await state.load()
+    review = pod_review(["checkout:1.4.2"])
+    containers = review["request"]["object"]["spec"]["containers"]
+    containers.insert(0, {"name": "no-image-yet"})  # a container without an image counts too
+    async with in_process(state) as client:
+        mutated = response_of(await client.post("/mutate", json=review))
+    assert json.loads(base64.b64decode(mutated["patch"])) == [
+        {"op": "replace", "path": "/spec/containers/1/image", "value": CHECKOUT_BY_DIGEST}
+    ]
