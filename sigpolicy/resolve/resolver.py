@@ -65,10 +65,17 @@ class ResolutionFailedError(VerificationError):
 
 
 class _Cache:
+    """Lookups by key: concurrent callers share one fetch, results kept ``ttl`` seconds
+    (NotFound ``negative_ttl``), bounded in size.
+
+    The fetch runs as a task of its own: a caller that gives up (its review hit the deadline)
+    does not cancel it for the others waiting on the same key.
+    """
+
     def __init__(self, ttl: float, negative_ttl: float, size: int = 4096) -> None:
         self.ttl, self.negative_ttl, self.size = ttl, negative_ttl, size
         self._entries: dict[tuple[str, ...], tuple[float, Any]] = {}
-        self._pending: dict[tuple[str, ...], asyncio.Future[Any]] = {}
+        self._pending: dict[tuple[str, ...], asyncio.Task[Any]] = {}
 
     async def get(
         self, key: tuple[str, ...], fetch: Callable[[], Awaitable[Any]], now: float
@@ -79,33 +86,39 @@ class _Cache:
             if isinstance(value, NotFoundError):
                 raise value
             return value
-        pending = self._pending.get(key)
-        if pending is not None:  # one round trip for a burst of the same lookup
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
+        task = self._pending.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._fill(key, fetch, now))
+            task.add_done_callback(_retrieved)
+            self._pending[key] = task
+        return await asyncio.shield(task)
+
+    async def _fill(
+        self, key: tuple[str, ...], fetch: Callable[[], Awaitable[Any]], now: float
+    ) -> Any:
         try:
             value = await fetch()
         except NotFoundError as exc:
-            self._store(key, now + self.negative_ttl, exc)
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it themselves
-            raise
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()
+            self._store(key, self.negative_ttl, now, exc)
             raise
         else:
-            self._store(key, now + self.ttl, value)
-            future.set_result(value)
+            self._store(key, self.ttl, now, value)
             return value
         finally:
             del self._pending[key]
 
-    def _store(self, key: tuple[str, ...], expires: float, value: Any) -> None:
+    def _store(self, key: tuple[str, ...], ttl: float, now: float, value: Any) -> None:
+        if ttl <= 0:
+            return
         if len(self._entries) >= self.size:
             self._entries.clear()
-        self._entries[key] = (expires, value)
+        self._entries[key] = (now + ttl, value)
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    """Mark a failed fetch's exception as seen when every caller had already given up."""
+    if not task.cancelled():
+        task.exception()
 
 
 class Resolver:
