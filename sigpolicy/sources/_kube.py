@@ -15,6 +15,7 @@ library's own models (which would drop fields this code does not know).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncGenerator
@@ -69,6 +70,10 @@ _FIELD_MANAGER = "sigpolicy"
 
 class WatchExpiredError(SourceError):
     """The watch's ``resourceVersion`` is older than the server keeps (410 Gone): re-list."""
+
+
+class WatchStalledError(SourceError):
+    """A watch stream went silent past the server's own timeout: resume it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,12 +165,16 @@ class KubeApi:
         resource_version: str,
         *,
         server_timeout: int,
+        stall_after: float,
         namespace: str | None = None,
     ) -> AsyncGenerator[tuple[str, JsonObject], None]:
         """Events after ``resource_version``; lightkube resumes a stream the server ended.
 
         Ends only by raising: :class:`WatchExpiredError` when the version is too old,
-        :class:`SourceError` when the stream broke.
+        :class:`SourceError` when the stream broke, and :class:`WatchStalledError` when
+        nothing came for ``stall_after`` seconds. A live server ends every stream after
+        ``server_timeout``; a connection that died silently (no FIN, no RST) would otherwise
+        be waited on forever, with the caches it feeds going stale.
         """
         what = f"watch {_what(kind, None, namespace)}"
         stream: Any = self._client.watch(
@@ -178,7 +187,12 @@ class KubeApi:
         async with contextlib.aclosing(stream) as events:
             while True:
                 try:
-                    event_type, obj = await anext(events)
+                    async with asyncio.timeout(stall_after):
+                        event_type, obj = await anext(events)
+                except TimeoutError:
+                    raise WatchStalledError(
+                        f"{self.description}: {what}: nothing for {stall_after:g} s"
+                    ) from None
                 except StopAsyncIteration:
                     raise SourceError(f"{self.description}: {what}: stream ended") from None
                 except Exception as err:

@@ -60,6 +60,7 @@ from sigpolicy.sources._kube import (
     KubeApi,
     NamespacedKind,
     WatchExpiredError,
+    WatchStalledError,
 )
 from sigpolicy.sources.base import (
     EventType,
@@ -79,9 +80,11 @@ K = TypeVar("K", Image, ImageStream, Namespace)
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_UPDATE_ATTEMPTS = 5
-# The server ends each watch after this long and the stream is resumed; a stream that went
-# quiet for another reason (a dead connection) is therefore noticed within this time.
+# The server ends each watch after this long and the stream is resumed. A connection that
+# died silently never ends, so a stream with nothing for this long plus the margin below is
+# presumed dead and resumed (on a quiet cluster that costs one extra watch request).
 DEFAULT_WATCH_SECONDS = 300
+DEFAULT_WATCH_STALL_MARGIN = 30.0
 
 _EVENT_TYPES: dict[str, EventType] = {
     "ADDED": "ADDED",
@@ -125,6 +128,7 @@ class ClusterSource:
         self._update_attempts = update_attempts
         self._watch_backoff = watch_backoff or WatchBackoff()
         self._watch_seconds = watch_seconds
+        self.watch_stall_margin = DEFAULT_WATCH_STALL_MARGIN
 
     @classmethod
     def from_kubeconfig(
@@ -254,7 +258,9 @@ class ClusterSource:
         namespace = ALL_NAMESPACES if kind is IMAGE_STREAMS else None
         # Each watch has its own backoff state; the source's only sets the delays.
         backoff = WatchBackoff(self._watch_backoff.initial, self._watch_backoff.maximum)
-        known: dict[str, K] | None = None
+        # What was reported, as key -> resourceVersion: enough to tell a re-list's changes,
+        # without holding a second copy of every object (Images carry whole manifests).
+        known: dict[str, str | None] | None = None
         while True:
             try:
                 items, version = await self._api.list(kind, namespace)
@@ -268,15 +274,20 @@ class ClusterSource:
                     yield "ADDED", obj
                 yield "SYNCED", None
             else:
-                for change in _difference(known, current):
+                for change in _difference(model, known, current):
                     yield change
-            known = current
+            known = {key: _version(obj) for key, obj in current.items()}
+            del current, items
             backoff.reset()
             while True:
                 try:
                     async with contextlib.aclosing(
                         self._api.watch(
-                            kind, version, server_timeout=self._watch_seconds, namespace=namespace
+                            kind,
+                            version,
+                            server_timeout=self._watch_seconds,
+                            stall_after=self._watch_seconds + self.watch_stall_margin,
+                            namespace=namespace,
                         )
                     ) as events:
                         async for event_type, raw in events:
@@ -289,11 +300,13 @@ class ClusterSource:
                             if kind_of_change == "DELETED":
                                 known.pop(_key(obj), None)
                             else:
-                                known[_key(obj)] = obj
+                                known[_key(obj)] = _version(obj)
                             yield event
                 except WatchExpiredError as err:
                     log.info("watch expired, listing %s again: %s", plural, err.diagnostics())
                     break
+                except WatchStalledError as err:
+                    log.info("%s watch went silent, resuming: %s", plural, err.diagnostics())
                 except SourceError as err:
                     log.warning("%s watch broke, resuming: %s", plural, err.diagnostics())
                     await backoff.sleep()
@@ -450,15 +463,25 @@ def _conditional_body(updated: Image, current: Image, name: str) -> JsonObject:
     return body
 
 
-def _difference(before: dict[str, K], after: dict[str, K]) -> list[tuple[EventType, K | None]]:
-    """The events that turn what was reported into what a fresh list says."""
+def _difference(
+    model: type[K], before: dict[str, str | None], after: dict[str, K]
+) -> list[tuple[EventType, K | None]]:
+    """The events that turn what was reported into what a fresh list says (a DELETED event
+    carries only the object's name and namespace: that is all that is kept of it)."""
     events: list[tuple[EventType, K | None]] = [
         ("ADDED" if key not in before else "MODIFIED", obj)
         for key, obj in after.items()
-        if before.get(key) != obj
+        if key not in before or before[key] is None or before[key] != _version(obj)
     ]
-    events += [("DELETED", obj) for key, obj in before.items() if key not in after]
+    for key in before.keys() - after.keys():
+        namespace, _, name = key.rpartition("/")
+        metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+        events.append(("DELETED", model.model_validate({"metadata": metadata})))
     return events
+
+
+def _version(obj: KubeObject) -> str | None:
+    return obj.metadata.resource_version if obj.metadata is not None else None
 
 
 def _key(obj: KubeObject) -> str:

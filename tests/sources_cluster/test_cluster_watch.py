@@ -189,3 +189,23 @@ async def test_closing_the_iterator_ends_the_watch(
     async with asyncio.timeout(5):
         while fake_api.open_watches():
             await asyncio.sleep(0.01)
+
+
+async def test_a_watch_that_goes_silent_is_resumed(
+    kubeconfig: Path, fake_api: FakeApiServer
+) -> None:
+    """A connection that dies without a FIN or RST never ends the stream: the source gives
+    up on it after the server's own timeout plus a margin, and resumes."""
+    source = ClusterSource.from_kubeconfig(
+        kubeconfig, timeout=1.0, watch_backoff=WatchBackoff(0.02, 0.1), watch_seconds=1
+    )
+    source.watch_stall_margin = 0.5
+    async with source, Watcher(source) as events:
+        await events.take(1)  # SYNCED
+        await wait_for_watch(fake_api)
+        fake_api.hang(LIST_PATH, 30.0, method="GET")  # the next watch request answers nothing
+        fake_api.cut_watches()
+        await asyncio.sleep(0.2)
+        fake_api.add(objects.image("after-the-silence"))
+        assert await events.take(1) == [("ADDED", objects.digest("after-the-silence"))]
+    assert fake_api.count("GET", LIST_PATH) == 1, "resumed from the last version, not re-listed"
