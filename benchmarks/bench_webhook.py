@@ -362,6 +362,8 @@ def fake_cluster(catalog: Path, root: Path) -> Iterator[list[str]]:
     from tests.support.fakeapi import FakeApiServer
 
     with FakeApiServer() as server:
+        for namespace in sorted({entry[0] for entry in WARM_MIX}):
+            server.add({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": namespace}})
         for path in sorted(catalog.glob("*.yaml")):
             for document in yaml.safe_load_all(path.read_text()):
                 if document:

@@ -14,7 +14,8 @@ so a retag shows as soon as the stream's watch event arrives, with no TTL to wai
    ``source-unavailable``.
 2. Once synced, a miss is an answer: the object does not exist (the watch is milliseconds
    behind the server; a GET for every image that was never imported would cost a round trip
-   per review).
+   per review). Two misses are not: an Image a cached stream names (Image and stream come
+   by separate watches) and a review's namespace (it exists); both are cold lookups.
 3. When the API server goes away, the caches keep answering with what they last saw while the
    watches retry; cold lookups fail fast with ``source-unavailable``.
 4. Images are kept without their manifest, config, layers and metadata: resolution needs only
@@ -234,8 +235,14 @@ class WatchedSource:
                 lambda: self.inner.get_image_stream_tag(namespace, name), what
             )
         image_name, _ = newest_image_name(stream, tag)
+        image = self._images.get(image_name)
         try:
-            image = await self.get_image(image_name)
+            if image is None:
+                # An import writes the Image before the stream, but the two come by separate
+                # watches: a stream may name an Image whose event has not arrived yet.
+                image = await self._lookup(
+                    lambda: self.inner.get_image(image_name), f"images/{image_name}"
+                )
         except NotFoundError:
             raise NotFoundError(
                 f"{self.description}: {what}: the tag names image {image_name}, "
@@ -245,8 +252,10 @@ class WatchedSource:
 
     async def namespace_labels(self, name: str) -> Mapping[str, str] | None:
         labels = self._namespaces.get(name)
-        if labels is not None or self._namespaces_synced:
+        if labels is not None:
             return labels
+        # A review's namespace exists: a miss is a namespace created a moment ago whose watch
+        # event has not arrived, and guessing "no labels" would skip its selector scopes.
         return await self._lookup(lambda: self.inner.namespace_labels(name), f"namespaces/{name}")
 
     async def _lookup(self, request: Callable[[], Awaitable[T]], what: str) -> T:

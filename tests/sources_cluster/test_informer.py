@@ -281,7 +281,9 @@ async def test_namespace_labels_come_from_the_watch(
         fake_api.store.delete("namespaces", "shop")
         await until(lambda: "shop" not in source._namespaces)
         assert await source.namespace_labels("shop") is None
-        assert source.cold_lookups == 0
+    # A review's namespace exists, so a miss is asked of the server, never guessed.
+    assert source.cold_lookups == 2
+    assert fake_api.count("GET", "/api/v1/namespaces/nowhere") == 1
 
 
 async def test_namespace_labels_before_sync_are_a_cold_lookup(
@@ -296,3 +298,18 @@ async def test_namespace_labels_before_sync_are_a_cold_lookup(
         await source.close()
     assert source.cold_lookups == 2
     assert fake_api.count("GET", "/api/v1/namespaces/shop") == 1
+
+
+async def test_an_image_a_stream_names_before_its_own_event_is_looked_up(
+    kubeconfig: Path, fake_api: FakeApiServer
+) -> None:
+    a, late = objects.digest("a"), objects.digest("late")
+    fake_api.add(objects.image("a"), objects.stream("team", "app", {"v1": [a]}))
+    async with watched(kubeconfig) as source:
+        fake_api.add(objects.image("late"))
+        retag(fake_api, "team", "app", "v1", late)
+        await until(lambda: source._streams["team", "app"].newest_event("v1").image == late)  # type: ignore[union-attr]
+        source._images.pop(late, None)  # as if the Image's event were still on its way
+        tag = await source.get_image_stream_tag("team", "app:v1")
+    assert tag.image.name == late
+    assert source.cold_lookups == 1

@@ -29,6 +29,7 @@ INTEGRATED = "image-registry.openshift-image-registry.svc:5000/shop/checkout:1.4
 
 @pytest.fixture
 def cluster(fake_api: FakeApiServer) -> FakeApiServer:
+    fake_api.add({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "shop"}})
     for path in sorted((EXAMPLES / "catalog").glob("*.yaml")):
         for document in yaml.safe_load_all(path.read_text()):
             if document:
@@ -162,9 +163,6 @@ async def test_a_namespace_selector_follows_the_namespace_labels(
 ) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text(SELECTOR_POLICY.format(trust=EXAMPLES / "trust.yaml"))
-    cluster.add(
-        {"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "shop", "labels": {}}}
-    )
     state = await example_state(catalog=None, kubeconfig=kubeconfig, policy=policy)
     async with in_process(state) as client:
         await until(lambda: ready(client))
