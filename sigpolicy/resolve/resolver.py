@@ -10,8 +10,9 @@ does (SEMANTICS.md §6), to the evidence a decision needs.
 3. A bare one-segment name (``mysql``, ``mysql:8``): the ImageStreamTag of the pod's namespace,
    when that stream's ``spec.lookupPolicy.local`` is true or the workload is annotated
    ``alpha.image.policy.openshift.io/resolve-names: "*"``; a missing tag of such a stream is
-   ``resolution-failed``. Otherwise, and for every other name, the reference is judged as
-   written, normalized.
+   ``resolution-failed``. With the annotation any name resolves so, through the stream named
+   by its last path segment (``quay.io/team/mysql:8`` -> ``<namespace>/mysql:8``).
+   Otherwise the reference is judged as written, normalized.
 4. The tag defaults to ``latest``.
 
 When resolution succeeds, scopes and identity rules apply to the Image's
@@ -242,9 +243,11 @@ class Resolver:
                     f"{written}: an integrated registry name is <namespace>/<stream>"
                 )
             return await self._stream_tag(written, parts[0], parts[1], tag, required=True)
-        if _BARE_NAME.match(written) and namespace is not None:
-            stream_name = written.partition(":")[0]
-            wants_local = annotations.get(RESOLVE_NAMES_ANNOTATION) == "*"
+        wants_local = annotations.get(RESOLVE_NAMES_ANNOTATION) == "*"
+        if namespace is not None and (wants_local or _BARE_NAME.match(written)):
+            # The annotation makes any name local, as OpenShift's plugin does: the stream is
+            # the name's last path segment, in the pod's namespace.
+            stream_name = reference.path.rsplit("/", 1)[-1]
             try:
                 stream = await self._get_stream(namespace, stream_name)
             except NotFoundError:

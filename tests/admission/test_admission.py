@@ -277,3 +277,17 @@ MALFORMED = {
 def test_malformed_reviews(body: Any, message: str) -> None:
     with pytest.raises(MalformedReview, match=message):
         parse_review(copy.deepcopy(body))
+
+
+@pytest.mark.parametrize(
+    ("annotated", "allowed"), [(True, True), (False, False)], ids=["annotated", "not-annotated"]
+)
+def test_resolve_names_annotation_makes_any_name_local(annotated: bool, allowed: bool) -> None:
+    """OpenShift's plugin: with the annotation, quay.io/other/checkout:1.4.2 is the pod
+    namespace's ImageStreamTag checkout:1.4.2 (here signed); without it, the name as written
+    (which no scope covers)."""
+    obj = templated("Deployment", "quay.io/other/checkout:1.4.2")
+    if annotated:
+        obj["metadata"]["annotations"] = {"alpha.image.policy.openshift.io/resolve-names": "*"}
+    outcome = decide(review(obj))
+    assert outcome.allowed is allowed, outcome.message
