@@ -54,7 +54,7 @@ def create_app(state: WebhookState) -> FastAPI:
     async def review(request: Request, *, mutate: bool) -> Response:
         limit = state.settings.max_review_bytes
         try:
-            body = await read_bounded(request, limit)
+            body = await read_bounded(request, limit, state.settings.body_seconds)
         except MalformedReview as error:
             return _json(answer_malformed(state, error, time.perf_counter()))
         return _json(await answer(state, body, mutate=mutate))
@@ -85,18 +85,23 @@ def create_app(state: WebhookState) -> FastAPI:
     return app
 
 
-async def read_bounded(request: Request, limit: int) -> bytes:
-    """The body, or MalformedReview as soon as it is known to exceed ``limit`` bytes."""
+async def read_bounded(request: Request, limit: int, seconds: float) -> bytes:
+    """The body, or MalformedReview as soon as it is known to exceed ``limit`` bytes or
+    ``seconds`` have passed without all of it."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large(limit)
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(limit)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise MalformedReview(f"the body did not arrive within {seconds:g} s") from None
     return b"".join(chunks)
 
 

@@ -41,6 +41,8 @@ log = logging.getLogger("sigpolicy.webhook")
 
 SAMPLE_REVIEW = "pod-allowed.json"
 
+MAX_CONCURRENCY = 1000
+
 
 def serve(options: ServeOptions) -> int:
     """Run until interrupted; 0 after a clean shutdown."""
@@ -102,6 +104,9 @@ async def serve_app(
         log_config=None,
         timeout_keep_alive=30,
         backlog=1024,
+        # Connections and requests in flight past this are answered 503 at once: the API
+        # server keeps a few keep-alive connections, a flood of clients cannot take memory.
+        limit_concurrency=MAX_CONCURRENCY,
     )
     server = uvicorn.Server(config)
     watcher = asyncio.create_task(tls.watch(), name="sigpolicy-tls-reload")

@@ -93,6 +93,8 @@ class WebhookSettings:
     mutate: bool = False
     fail_open: bool = False
     max_review_bytes: int = MAX_REVIEW_BYTES
+    # A client that trickles its body holds memory and a connection: this long for all of it.
+    body_seconds: float = 10.0
 
 
 Loader = Callable[[], Awaitable[Runtime]]

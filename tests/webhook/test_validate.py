@@ -143,6 +143,22 @@ async def test_oversize_body_is_malformed_whether_declared_or_streamed() -> None
     assert len(admission.seen) == 1
 
 
+async def test_a_body_that_trickles_in_is_cut_off() -> None:
+    state, admission = fake_state(allowed_outcome(), body_seconds=0.2)
+    body = json.dumps(pod_review(["x"])).encode()
+
+    async def slowly() -> AsyncIterator[bytes]:
+        yield body[:10]
+        await asyncio.sleep(5)
+        yield body[10:]
+
+    async with in_process(state) as client:
+        response = response_of(await client.post("/validate", content=slowly()))
+    assert response["status"]["code"] == 400
+    assert "did not arrive within 0.2 s" in response["status"]["message"]
+    assert admission.seen == []
+
+
 async def test_readyz_is_503_until_loaded_and_reviews_meanwhile_are_denied() -> None:
     release = asyncio.Event()
     admission = FakeAdmission(allowed_outcome())
