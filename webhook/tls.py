@@ -7,10 +7,12 @@ Reload rules (:class:`ReloadingCertificate`):
 2. Every ``interval`` seconds the files' identity (inode, size, modification time; a mounted
    Secret changes by a symlink swap, which changes the inode) is compared with the last seen.
 3. Changed: both files are read once, into a private temporary folder, and loaded into a
-   fresh context first. Only a pair that loads there (the key matches the certificate) is
-   loaded into the server's context, from the same bytes, on the event loop's thread, so no
-   handshake sees half a change. OpenSSL copies the certificate into each connection when
-   the connection is made: connections already open keep theirs, new handshakes get the new.
+   fresh context. Only a pair that loads there (the key matches the certificate) is put in
+   force, by swapping one reference on the event loop's thread, so no handshake sees half a
+   change. Every handshake starts on the server's context, whose SNI callback moves it to
+   the context in force: a fresh context per pair, so nothing of an old pair lingers (loading
+   an ECDSA pair into a context holding an RSA one would keep both and could serve either).
+   Connections already open keep their certificate; new handshakes get the new one.
 4. A bad pair (half-written files, a key for another certificate) is logged once, counted
    and kept in ``last_error``; the last good certificate stays in force, and the pair is
    tried again when the files change again.
@@ -64,6 +66,8 @@ class ReloadingCertificate:
         error = self._load(self.context)
         if error is not None:
             raise InputError(f"TLS: {error}")
+        self._in_force = self.context
+        self.context.sni_callback = self._choose
         self._seen: _Stamp | str = stamp
         self.not_after = _not_after(cert.read_bytes())
 
@@ -76,9 +80,11 @@ class ReloadingCertificate:
         self._seen = state
         if stamp is None:
             return self._reject(f"cannot read {self.cert} and {self.key}")
-        error = self._load(self.context, validate_first=True)
+        fresh = _server_context()
+        error = self._load(fresh)
         if error is not None:
             return self._reject(error)
+        self._in_force = fresh
         self.reloads += 1
         self.last_error = None
         self.not_after = _not_after(self.cert.read_bytes())
@@ -101,7 +107,13 @@ class ReloadingCertificate:
             (key.st_ino, key.st_size, key.st_mtime_ns),
         )
 
-    def _load(self, context: ssl.SSLContext, *, validate_first: bool = False) -> str | None:
+    def _choose(
+        self, connection: ssl.SSLObject, _name: str | None, _context: ssl.SSLContext
+    ) -> None:
+        if self._in_force is not self.context:
+            connection.context = self._in_force
+
+    def _load(self, context: ssl.SSLContext) -> str | None:
         """Load the pair into ``context`` (rule 3); the error, or None."""
         try:
             cert_bytes, key_bytes = self.cert.read_bytes(), self.key.read_bytes()
@@ -112,8 +124,6 @@ class ReloadingCertificate:
             cert_copy.write_bytes(cert_bytes)
             _write_private(key_copy, key_bytes)
             try:
-                if validate_first:
-                    _server_context().load_cert_chain(cert_copy, key_copy)
                 context.load_cert_chain(cert_copy, key_copy)
             except (ssl.SSLError, OSError) as exc:
                 return f"{self.cert} and {self.key} are not a usable pair: {exc}"

@@ -4,15 +4,22 @@ certificate replaced on disk while it runs."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime
 import shutil
+import socket
 import ssl
+import threading
 import time
 from pathlib import Path
 
 import httpx2
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.x509.oid import NameOID
 
 from sigpolicy.errors import InputError
 from tests.webhook.support import (
@@ -152,3 +159,67 @@ def test_self_signed_certificate_names_and_private_key(tmp_path: Path) -> None:
     assert files.key.stat().st_mode & 0o077 == 0
     ca = x509.load_pem_x509_certificate(files.ca.read_bytes())
     cert.verify_directly_issued_by(ca)
+
+
+def _rsa_pair(folder: Path) -> bytes:
+    """An RSA certificate and key written over ``folder``'s tls.crt and tls.key; its DER."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    (folder / "tls.crt").write_bytes(cert.public_bytes(Encoding.PEM))
+    (folder / "tls.key").write_bytes(
+        key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
+    return cert.public_bytes(Encoding.DER)
+
+
+@pytest.mark.parametrize("sni", ["localhost", None], ids=["with-sni", "without-sni"])
+def test_a_rotation_to_another_key_type_serves_only_the_new_certificate(
+    tmp_path: Path, sni: str | None
+) -> None:
+    first = write_self_signed(tmp_path)  # ECDSA P-256
+    tls = ReloadingCertificate(first.cert, first.key, interval=60)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with contextlib.suppress(OSError, ssl.SSLError):
+                tls.context.wrap_socket(connection, server_side=True).close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    client = ssl.create_default_context()
+    client.check_hostname = False
+    client.verify_mode = ssl.CERT_NONE  # which certificate comes is the question, not trust
+
+    def served() -> bytes:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+            client.wrap_socket(raw, server_hostname=sni) as connection,
+        ):
+            der = connection.getpeercert(binary_form=True)
+        assert der is not None
+        return der
+
+    try:
+        assert served() == _der(first)
+        time.sleep(0.01)
+        new = _rsa_pair(tmp_path)
+        assert tls.check()
+        assert [served() for _ in range(3)] == [new] * 3
+    finally:
+        listener.close()
