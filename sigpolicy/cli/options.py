@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
+from typing import Protocol
 
 from sigpolicy.cli.files import read_file
 from sigpolicy.errors import InputError
@@ -54,7 +56,24 @@ def add_trust_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_source(args: argparse.Namespace) -> ImageSource:
+class SourceChoice(Protocol):
+    """Where images come from, as the source options chose it (parsed arguments, or
+    ``sigpolicy serve``'s checked options)."""
+
+    @property
+    def catalog(self) -> str | Path | None: ...
+
+    @property
+    def kubeconfig(self) -> str | None: ...
+
+    @property
+    def context(self) -> str | None: ...
+
+    @property
+    def in_cluster(self) -> bool: ...
+
+
+def open_source(args: SourceChoice) -> ImageSource:
     if args.catalog is not None:
         from sigpolicy.sources.catalog import CatalogSource
 
@@ -63,7 +82,16 @@ def open_source(args: argparse.Namespace) -> ImageSource:
 
     if args.in_cluster:
         return ClusterSource.in_cluster()
-    return ClusterSource.from_kubeconfig(args.kubeconfig, context=args.context)
+    return ClusterSource.from_kubeconfig(
+        args.kubeconfig or default_kubeconfig(), context=args.context
+    )
+
+
+def default_kubeconfig() -> str:
+    """The kubeconfig kubectl would use: the first file of ``$KUBECONFIG``, else
+    ``~/.kube/config``."""
+    listed = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+    return listed or str(Path.home() / ".kube" / "config")
 
 
 async def load_trust(args: argparse.Namespace, source: ImageSource | None) -> TrustStore:

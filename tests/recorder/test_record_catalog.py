@@ -196,3 +196,20 @@ def test_cli_verify_image_without_signatures_says_so(
         == 1
     )
     assert "the image has no signatures" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("from_env", [True, False], ids=["KUBECONFIG", "home"])
+def test_cli_without_a_source_uses_the_kubeconfig_kubectl_would(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    from_env: bool,
+) -> None:
+    expected = tmp_path / "elsewhere" if from_env else tmp_path / ".kube" / "config"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("KUBECONFIG", str(expected) if from_env else "")
+    argv = ["record", "--once", "--keyring", str(KEYS)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"sigpolicy: error: kubeconfig {expected}:"), err
+    assert len(err.splitlines()) == 1
