@@ -19,12 +19,14 @@ import logging
 from collections.abc import Callable
 
 from sigpolicy.admission.engine import Admission
+from sigpolicy.cli.options import open_source as open_chosen_source
 from sigpolicy.cli.serve_cmd import ServeOptions
 from sigpolicy.errors import SigpolicyError
 from sigpolicy.policy.load import policy_trust_path, read_policy_document
 from sigpolicy.policy.watch import PolicyWatcher
 from sigpolicy.sources.base import ImageSource
 from sigpolicy.sources.catalog import CatalogSource
+from sigpolicy.sources.cluster import ClusterSource
 from sigpolicy.sources.informer import WatchedSource
 from sigpolicy.trust.store import TrustStore
 from sigpolicy.trust.watch import TrustStoreWatcher
@@ -36,15 +38,10 @@ CATALOG_POLL_SECONDS = 5.0
 
 
 def open_source(options: ServeOptions) -> ImageSource:  # 1
-    if options.catalog is not None:
-        return CatalogSource(options.catalog)
-    from sigpolicy.sources.cluster import ClusterSource
-
-    if options.in_cluster:
-        return WatchedSource(ClusterSource.in_cluster())
-    return WatchedSource(
-        ClusterSource.from_kubeconfig(options.kubeconfig or "", context=options.context)
-    )
+    source = open_chosen_source(options)
+    if isinstance(source, ClusterSource):
+        return WatchedSource(source)
+    return source
 
 
 async def load_runtime(

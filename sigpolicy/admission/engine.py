@@ -244,6 +244,13 @@ class Admission:
         return tuple(ops) or None
 
 
+def _image(container: ContainerImage, decision: Decision, resolution: Resolution | None) -> str:
+    """The image as written, and what the image API resolved it to."""
+    if resolution is not None and resolution.evidence.resolved_from and decision.image:
+        return f"{container.image} (resolved to {decision.image})"
+    return container.image
+
+
 def _why(decision: Decision) -> str:
     scope = f"scope {decision.scope.name}" if decision.scope else "no scope"
     return f"{scope}: {decision.reason}: {decision.message}"
@@ -312,10 +319,3 @@ def _template_annotations(obj: Mapping[str, Any]) -> dict[str, str]:
 
 
 __all__ = ["CONTAINER_FIELDS", "Admission", "AdmissionSettings"]
-
-
-def _image(container: ContainerImage, decision: Decision, resolution: Resolution | None) -> str:
-    """The image as written, and what the image API resolved it to."""
-    if resolution is not None and resolution.evidence.resolved_from and decision.image:
-        return f"{container.image} (resolved to {decision.image})"
-    return container.image

@@ -29,7 +29,6 @@ size, and a retag shows within the TTL.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 import time
@@ -48,6 +47,7 @@ from sigpolicy.sources.base import (
     RegistryHostsSource,
     WatchedImageSource,
 )
+from sigpolicy.sources.lookups import SharedLookups
 from sigpolicy.verify.checks import KnownDigest
 
 RESOLVE_NAMES_ANNOTATION = "alpha.image.policy.openshift.io/resolve-names"
@@ -65,63 +65,6 @@ class ResolutionFailedError(VerificationError):
         super().__init__(Reason.RESOLUTION_FAILED, message)
 
 
-class _Cache:
-    """Lookups by key: concurrent callers share one fetch, results kept ``ttl`` seconds
-    (NotFound ``negative_ttl``), bounded in size.
-
-    The fetch runs as a task of its own: a caller that gives up (its review hit the deadline)
-    does not cancel it for the others waiting on the same key.
-    """
-
-    def __init__(self, ttl: float, negative_ttl: float, size: int = 4096) -> None:
-        self.ttl, self.negative_ttl, self.size = ttl, negative_ttl, size
-        self._entries: dict[tuple[str, ...], tuple[float, Any]] = {}
-        self._pending: dict[tuple[str, ...], asyncio.Task[Any]] = {}
-
-    async def get(
-        self, key: tuple[str, ...], fetch: Callable[[], Awaitable[Any]], now: float
-    ) -> Any:
-        hit = self._entries.get(key)
-        if hit is not None and hit[0] > now:
-            value = hit[1]
-            if isinstance(value, NotFoundError):
-                raise value
-            return value
-        task = self._pending.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._fill(key, fetch, now))
-            task.add_done_callback(_retrieved)
-            self._pending[key] = task
-        return await asyncio.shield(task)
-
-    async def _fill(
-        self, key: tuple[str, ...], fetch: Callable[[], Awaitable[Any]], now: float
-    ) -> Any:
-        try:
-            value = await fetch()
-        except NotFoundError as exc:
-            self._store(key, self.negative_ttl, now, exc)
-            raise
-        else:
-            self._store(key, self.ttl, now, value)
-            return value
-        finally:
-            del self._pending[key]
-
-    def _store(self, key: tuple[str, ...], ttl: float, now: float, value: Any) -> None:
-        if ttl <= 0:
-            return
-        if len(self._entries) >= self.size:
-            self._entries.clear()
-        self._entries[key] = (now + ttl, value)
-
-
-def _retrieved(task: asyncio.Task[Any]) -> None:
-    """Mark a failed fetch's exception as seen when every caller had already given up."""
-    if not task.cancelled():
-        task.exception()
-
-
 class Resolver:
     def __init__(
         self,
@@ -137,9 +80,16 @@ class Resolver:
         self.registry_hosts = frozenset(registry_hosts)
         self.clock = clock
         self.verification_cache = verification_cache
+        # A watched source answers from memory and shares its own cold lookups: a layer
+        # here would only add a task per lookup and delay retags.
+        self._cache: SharedLookups | None = SharedLookups(ttl, negative_ttl)
         if isinstance(source, WatchedImageSource):
-            ttl = negative_ttl = 0.0
-        self._cache = _Cache(ttl, negative_ttl)
+            self._cache = None
+
+    async def _lookup(self, key: tuple[str, ...], fetch: Callable[[], Awaitable[Any]]) -> Any:
+        if self._cache is None:
+            return await fetch()
+        return await self._cache.get(key, fetch, self.clock())
 
     def _registry_hosts(self) -> frozenset[str]:
         """The configured hosts and those the source's streams name (§6 rule 2)."""
@@ -175,8 +125,7 @@ class Resolver:
             )  # fmt: skip
             return Resolution(evidence, None)
         resolved_image, pull_spec = found
-        evidence = self._evidence(reference, resolved_image, namespace, workload, now)
-        evidence.namespace_labels = labels
+        evidence = self._evidence(reference, resolved_image, namespace, labels, workload, now)
         return Resolution(evidence, pull_spec)
 
     async def _namespace_labels(self, namespace: str | None) -> Mapping[str, str] | None:
@@ -184,8 +133,8 @@ class Resolver:
         source = self.source
         if namespace is None or not isinstance(source, NamespaceLabelsSource):
             return None
-        labels: Mapping[str, str] | None = await self._cache.get(
-            ("namespace", namespace), lambda: source.namespace_labels(namespace), self.clock()
+        labels: Mapping[str, str] | None = await self._lookup(
+            ("namespace", namespace), lambda: source.namespace_labels(namespace)
         )
         return labels
 
@@ -194,6 +143,7 @@ class Resolver:
         written: Reference,
         image: Image,
         namespace: str | None,
+        labels: Mapping[str, str] | None,
         workload: Workload | None,
         now: int,
     ) -> ImageEvidence:
@@ -213,8 +163,9 @@ class Resolver:
             if s.type in SIMPLE_TYPES
         )
         return ImageEvidence(
-            resolved, KnownDigest(digest), signatures, (), namespace=namespace, workload=workload,
-            resolved_from=str(written), now=now, cache=self.verification_cache,
+            resolved, KnownDigest(digest), signatures, (), namespace=namespace,
+            namespace_labels=labels, workload=workload, resolved_from=str(written), now=now,
+            cache=self.verification_cache,
         )  # fmt: skip
 
     async def _find(
@@ -265,10 +216,9 @@ class Resolver:
         self, written: str, namespace: str, stream: str, tag: str, *, required: bool
     ) -> tuple[Image, str | None] | None:
         try:
-            found: ImageStreamTag = await self._cache.get(
+            found: ImageStreamTag = await self._lookup(
                 ("istag", namespace, stream, tag),
                 lambda: self._source().get_image_stream_tag(namespace, f"{stream}:{tag}"),
-                self.clock(),
             )
         except NotFoundError:
             if required:
@@ -306,16 +256,12 @@ class Resolver:
         return None if source is None else f"{source.repository}@{name}"
 
     async def _get_image(self, name: str) -> Image:
-        image: Image = await self._cache.get(
-            ("image", name), lambda: self._source().get_image(name), self.clock()
-        )
+        image: Image = await self._lookup(("image", name), lambda: self._source().get_image(name))
         return image
 
     async def _get_stream(self, namespace: str, name: str) -> ImageStream:
-        stream: ImageStream = await self._cache.get(
-            ("stream", namespace, name),
-            lambda: self._source().get_image_stream(namespace, name),
-            self.clock(),
+        stream: ImageStream = await self._lookup(
+            ("stream", namespace, name), lambda: self._source().get_image_stream(namespace, name)
         )
         return stream
 

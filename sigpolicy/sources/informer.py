@@ -8,10 +8,10 @@ cached stream and Image the way the API server derives it (:mod:`sigpolicy.sourc
 so a retag shows as soon as the stream's watch event arrives, with no TTL to wait out.
 
 1. Before a watch has listed everything (``synced``), and for Images past ``max_images``, a
-   read is a *cold lookup*: one GET to the server, bounded in time (``cold_timeout``) and in
-   concurrency (``cold_concurrency``), so a burst of never-seen images cannot pile requests
-   onto the API server or past the review deadline. A cold lookup that times out is
-   ``source-unavailable``.
+   read is a *cold lookup*: one GET to the server (shared by concurrent readers of the same
+   object), bounded in time (``cold_timeout``) and in concurrency (``cold_concurrency``), so
+   a burst of never-seen images cannot pile requests onto the API server or past the review
+   deadline. A cold lookup that times out is ``source-unavailable``.
 2. Once synced, a miss is an answer: the object does not exist (the watch is milliseconds
    behind the server; a GET for every image that was never imported would cost a round trip
    per review). Two misses are not: an Image a cached stream names (Image and stream come
@@ -36,6 +36,7 @@ from typing import Protocol, TypeVar
 from sigpolicy.api import Image, ImageStream, ImageStreamTag
 from sigpolicy.errors import NotFoundError, SourceError
 from sigpolicy.sources.base import ImageChange, ImageEvent, NamespaceEvent, StreamEvent
+from sigpolicy.sources.lookups import SharedLookups
 from sigpolicy.sources.streams import image_stream_tag, newest_image_name, registry_hosts_of
 
 __all__ = ["WatchableSource", "WatchedSource"]
@@ -106,9 +107,11 @@ class WatchedSource:
         self.cold_timeout = cold_timeout
         self.max_images = max_images
         self._cold = asyncio.Semaphore(cold_concurrency)
+        self._shared = SharedLookups(ttl=0.0, negative_ttl=0.0)
         self._images: dict[str, Image] = {}
         self._streams: dict[tuple[str, str], ImageStream] = {}
         self._hosts: Counter[str] = Counter()
+        self._host_set: frozenset[str] = frozenset()
         self._namespaces: dict[str, Mapping[str, str]] = {}
         self._images_synced = False
         self._streams_synced = False
@@ -136,7 +139,7 @@ class WatchedSource:
 
     def registry_hosts(self) -> frozenset[str]:
         """The integrated registry's hosts, as the streams' status names them."""
-        return frozenset(self._hosts)
+        return self._host_set
 
     async def run(self) -> None:
         """Keep both caches current; runs until cancelled (a background task)."""
@@ -197,6 +200,7 @@ class WatchedSource:
             self._streams[key] = stream
             self._hosts.update(registry_hosts_of(stream))
         self._hosts = +self._hosts  # drop hosts no stream names any more
+        self._host_set = frozenset(self._hosts)
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -259,6 +263,11 @@ class WatchedSource:
         return await self._lookup(lambda: self.inner.namespace_labels(name), f"namespaces/{name}")
 
     async def _lookup(self, request: Callable[[], Awaitable[T]], what: str) -> T:
+        """A cold lookup; concurrent ones of the same object share one request."""
+        result: T = await self._shared.get((what,), lambda: self._bounded(request, what), 0.0)
+        return result
+
+    async def _bounded(self, request: Callable[[], Awaitable[T]], what: str) -> T:
         self.cold_lookups += 1
         try:
             async with asyncio.timeout(self.cold_timeout):
