@@ -22,6 +22,7 @@ from sigpolicy.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from sigpolicy.cli.policy_loading import load_policy_and_trust
 from sigpolicy.cli.policy_suite import run_suite
 from sigpolicy.cli.render_decision import decision_text
+from sigpolicy.cli.render_openshift import openshift_translation, openshift_warnings
 from sigpolicy.errors import SigpolicyError
 from sigpolicy.reference.scopes import is_valid_scope
 
@@ -49,6 +50,7 @@ def run(argv: Sequence[str]) -> int:
         return check(Path(args.file), args.trust)
     if args.action == "explain":
         decision = asyncio.run(decide(args))
+        sys.stdout.write(openshift_translation(Path(args.policy), args.namespace))
         sys.stdout.write(decision_text(decision))
         return EXIT_OK if decision.allowed else EXIT_REJECTED
     return run_suite(Path(args.suite))
@@ -73,6 +75,7 @@ def check(path: Path, trust: str | None) -> int:
             warnings.append(
                 f"{path}: scope {scope.name!r} accepts images without any signature (unsafe)"
             )
+    warnings.extend(openshift_warnings(policy))
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     scopes, exemptions = len(policy.index.scopes), len(policy.exemptions)

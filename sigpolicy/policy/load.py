@@ -25,13 +25,17 @@ from sigpolicy.policy.engine import Policy
 from sigpolicy.policy.locate import json_path, line_of
 from sigpolicy.policy.schema import API_VERSION, KIND, PolicySpec
 from sigpolicy.trust.store import TrustStore
-from sigpolicy.yamlfile import load_json_strict, load_one
+from sigpolicy.yamlfile import load_documents, load_json_strict
 
 MAX_POLICY_BYTES = 8 * 1024 * 1024
 TrustProvider = Callable[[], TrustStore]
 
 
 def read_policy_document(path: Path) -> tuple[str, Any]:
+    if path.is_dir():  # a folder of ClusterImagePolicy/ImagePolicy objects
+        from sigpolicy.policy.openshift_policy import read_policy_folder
+
+        return read_policy_folder(path)
     try:
         if path.stat().st_size > MAX_POLICY_BYTES:
             raise PolicyError(f"{path}: larger than {MAX_POLICY_BYTES} bytes")
@@ -45,7 +49,14 @@ def read_policy_document(path: Path) -> tuple[str, Any]:
     try:
         if text.lstrip().startswith("{"):
             return text, load_json_strict(text, where=str(path))
-        return text, load_one(text, where=str(path))
+        documents = load_documents(text, where=str(path))
+        if len(documents) > 1:  # only ClusterImagePolicy/ImagePolicy files have several
+            from sigpolicy.policy.openshift_policy import objects_of_documents
+
+            return text, objects_of_documents(
+                str(path), [d.data for d in documents], [d.line for d in documents]
+            )
+        return text, documents[0].data if documents else None
     except InputError as exc:
         raise PolicyError(str(exc)) from None
 
@@ -64,6 +75,13 @@ def load_policy(path: Path, trust: TrustProvider | None = None) -> Policy:
 
 def build_policy(path: Path, text: str, document: Any, trust: TrustProvider | None) -> Policy:
     origin = str(path)
+    from sigpolicy.policy.openshift_policy import (
+        load_openshift_policy,
+        looks_like_openshift_objects,
+    )
+
+    if looks_like_openshift_objects(document):
+        return load_openshift_policy(origin, document, path if path.is_dir() else path.parent)
     if looks_like_containers_policy(document):
         try:
             return load_containers_policy(document, origin=origin, base=path.parent)
@@ -73,6 +91,7 @@ def build_policy(path: Path, text: str, document: Any, trust: TrustProvider | No
         raise PolicyError(
             f"{origin}: neither a sigpolicy policy (apiVersion: {API_VERSION}, kind: {KIND})"
             " nor a containers-policy.json (an object with a 'default' member)"
+            " nor ClusterImagePolicy/ImagePolicy objects (apiVersion config.openshift.io/v1)"
         )
     try:
         spec = PolicySpec.model_validate(document)

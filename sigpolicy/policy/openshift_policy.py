@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,13 +72,18 @@ def looks_like_openshift_objects(document: Any) -> bool:
     return bool(items) and all(is_openshift_policy_object(item) for item in items)
 
 
-def objects_of_documents(origin: str, documents: Iterable[Any]) -> PolicyObjects:
+def objects_of_documents(
+    origin: str, documents: Iterable[Any], lines: Sequence[int] | None = None
+) -> PolicyObjects:
+    """The objects of a file's documents (``kind: List`` items one by one); each is named by
+    its file and the line its document starts on, when known."""
     items: list[PolicyItem] = []
     for index, document in enumerate(documents):
-        where = f"{origin} (document {index + 1})"
+        where = f"{origin}:{lines[index]}" if lines else origin
+        listed = list(iter_items(document))
         items.extend(
-            PolicyItem(f"{where} item {n + 1}" if document is not item else where, item)
-            for n, item in enumerate(iter_items(document))
+            PolicyItem(where if item is document else f"{where}: items[{n}]", item)
+            for n, item in enumerate(listed)
         )
     return PolicyObjects(tuple(items))
 
@@ -107,10 +112,14 @@ def read_policy_folder(path: Path) -> tuple[str, PolicyObjects]:
             raise PolicyError(f"{path}: more than {MAX_FOLDER_BYTES} bytes of policy files")
         texts.append(f"--- {file.name}\n{text}")
         try:
-            documents = [d.data for d in load_documents(text, where=str(file))]
+            documents = load_documents(text, where=str(file))
         except InputError as exc:
             raise PolicyError(str(exc)) from None
-        items.extend(objects_of_documents(str(file), documents).items)
+        items.extend(
+            objects_of_documents(
+                str(file), [d.data for d in documents], [d.line for d in documents]
+            ).items
+        )
     if not items:
         raise PolicyError(f"{path}: no ClusterImagePolicy or ImagePolicy objects in the folder")
     return "\n".join(texts), PolicyObjects(tuple(items))
