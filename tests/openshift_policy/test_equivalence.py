@@ -252,7 +252,5 @@ def test_the_node_file_loads_from_disk_as_well(tmp_path: Path, layouts: dict[str
 def test_decisions_name_the_objects(tmp_path: Path, layouts: dict[str, Path]) -> None:
     policy = load_objects(tmp_path, CASES["precedence-wider-namespace-scope"])
     decision = decide(policy, layouts["b-other-tag"], "registry.example.com/other:1", "shop")
-    assert (
-        SIDES["scope"](decision)
-        == "registry.example.com (ImagePolicy shop/registry; namespace shop)"
-    )
+    assert decision.scope is not None
+    assert decision.scope.name == "registry.example.com (ImagePolicy shop/registry; namespace shop)"
