@@ -16,7 +16,9 @@ Read from the runtime when scraped (the counters live where the work is done):
 - ``sigpolicy_source_errors_total``, ``sigpolicy_verification_cache_hits_total`` /
   ``_misses_total``, ``sigpolicy_policy_reloads_total`` / ``_reload_failures_total``,
   ``sigpolicy_trust_reloads_total`` / ``_reload_failures_total``,
-  ``sigpolicy_tls_reloads_total`` / ``_reload_failures_total``, and ``sigpolicy_ready``.
+  ``sigpolicy_tls_reloads_total`` / ``_reload_failures_total``, and ``sigpolicy_ready``;
+- ``sigpolicy_registry_requests_total{host,outcome}`` with ``--registry`` (the registry
+  client's own counts: a host name, never a credential).
 """
 
 from __future__ import annotations
@@ -141,6 +143,16 @@ class _RuntimeCollector(Collector):
             "Image source failures met while deciding",
             _int(admission, "source_errors"),
         )
+        registry: Any = None if runtime is None else runtime.registry
+        requests = CounterMetricFamily(
+            "sigpolicy_registry_requests",
+            "Registry requests by host and outcome (ok, not-found, auth-refused, rate-limited,"
+            " unreachable, timeout, protocol-error, digest-mismatch)",
+            labels=["host", "outcome"],
+        )
+        for (host, outcome), count in sorted((registry.stats() if registry else {}).items()):
+            requests.add_metric([host, outcome], count)
+        yield requests
         cache = getattr(admission, "verification_cache", None)
         yield _counter(
             "sigpolicy_verification_cache_hits",

@@ -10,6 +10,7 @@
    store. Each review reads the policy in force once, with the time read once.
 4. The :class:`~sigpolicy.admission.engine.Admission` over them, and the background tasks
    (trust refresh, catalog re-reads).
+5. With ``--registry``, the registry layer under the source (or alone, with no source).
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from collections.abc import Callable
 
 from sigpolicy.admission.engine import Admission
 from sigpolicy.cli.options import open_source as open_chosen_source
+from sigpolicy.cli.registry_options import open_registry
 from sigpolicy.cli.serve_cmd import ServeOptions
 from sigpolicy.errors import SigpolicyError
 from sigpolicy.policy.load import policy_trust_path, read_policy_document
 from sigpolicy.policy.watch import PolicyWatcher
+from sigpolicy.resolve.registry_layer import RegistryLayer
 from sigpolicy.sources.base import ImageSource
 from sigpolicy.sources.catalog import CatalogSource
 from sigpolicy.sources.cluster import ClusterSource
@@ -37,7 +40,9 @@ log = logging.getLogger("sigpolicy.webhook")
 CATALOG_POLL_SECONDS = 5.0
 
 
-def open_source(options: ServeOptions) -> ImageSource:  # 1
+def open_source(options: ServeOptions) -> ImageSource | None:  # 1
+    if options.catalog is None and not options.kubeconfig and not options.in_cluster:
+        return None  # --registry alone
     source = open_chosen_source(options)
     if isinstance(source, ClusterSource):
         return WatchedSource(source)
@@ -48,24 +53,27 @@ async def load_runtime(
     options: ServeOptions,
     clock: Callable[[], float],
     *,
-    source_factory: Callable[[ServeOptions], ImageSource] = open_source,
+    source_factory: Callable[[ServeOptions], ImageSource | None] = open_source,
 ) -> Runtime:
     source = source_factory(options)
     try:
         return await _load(options, clock, source)
     except BaseException:
-        await source.close()
+        if source is not None:
+            await source.close()
         raise
 
 
-async def _load(options: ServeOptions, clock: Callable[[], float], source: ImageSource) -> Runtime:
+async def _load(
+    options: ServeOptions, clock: Callable[[], float], source: ImageSource | None
+) -> Runtime:
     _, document = read_policy_document(options.policy)
     trust_path = options.trust or policy_trust_path(options.policy, document)
     background: list[BackgroundTask] = []
     trust: TrustStoreWatcher | None = None
     provider: Callable[[], TrustStore] | None = None
     if trust_path is not None:  # 2
-        if isinstance(source, CatalogSource):
+        if source is None or isinstance(source, CatalogSource):
             trust = TrustStoreWatcher.open(trust_path, now=clock())
         else:
             trust = await TrustStoreWatcher.aopen(trust_path, source, now=clock())
@@ -77,7 +85,10 @@ async def _load(options: ServeOptions, clock: Callable[[], float], source: Image
 
     policy = PolicyWatcher(options.policy, provider, now=clock())  # 3
 
-    admission = Admission(lambda: policy.current(now=clock()), source, options.admission)  # 4
+    registry = _open_registry(options, source, trust)  # 5
+    admission = Admission(
+        lambda: policy.current(now=clock()), source, options.admission, registry=registry
+    )  # 4
     if isinstance(source, CatalogSource):
         background.append(_refresh_catalog(source))
     if isinstance(source, WatchedSource):
@@ -86,9 +97,29 @@ async def _load(options: ServeOptions, clock: Callable[[], float], source: Image
         "loaded policy %s, trust store %s, source %s",
         options.policy,
         trust_path or "(none)",
-        source.description,
+        "(registry only)" if source is None else source.description,
     )
-    return Runtime(admission, policy, trust, source, tuple(background))
+    return Runtime(admission, policy, trust, source, tuple(background), registry)
+
+
+def _open_registry(
+    options: ServeOptions, source: ImageSource | None, trust: TrustStoreWatcher | None
+) -> RegistryLayer | None:
+    """The registry layer under the source; its caches are cleared when the trust store's
+    generation changes (the policy's own changes are seen per review)."""
+    if options.registry is None:
+        return None
+    watched = trust
+
+    def generation() -> str:
+        return "" if watched is None else watched.store.generation
+
+    layer = open_registry(options.registry, source, generation=generation)
+    log.info(
+        "registry lookups on; credentials from %s",
+        ", ".join(layer.credentials.describe()) or "nowhere (anonymous)",
+    )
+    return layer
 
 
 def _refresh_trust(trust: TrustStoreWatcher, clock: Callable[[], float]) -> BackgroundTask:

@@ -42,6 +42,14 @@ class Reviewer(Protocol):
 BackgroundTask = Callable[[], Awaitable[None]]
 
 
+class RegistryLookups(Protocol):
+    """What the webhook needs of :class:`sigpolicy.resolve.registry_layer.RegistryLayer`."""
+
+    def stats(self) -> Mapping[tuple[str, str], int]: ...
+
+    async def aclose(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class Runtime:
     """The loaded parts a review is decided with."""
@@ -51,6 +59,7 @@ class Runtime:
     trust: TrustStoreWatcher | None = None
     source: ImageSource | None = None
     background: tuple[BackgroundTask, ...] = ()
+    registry: RegistryLookups | None = None
 
     def details(self) -> dict[str, Any]:
         """For ``/readyz``: what is loaded, how often it reloaded, the last reload error."""
@@ -82,6 +91,8 @@ class Runtime:
         return not isinstance(self.source, WatchedImageSource) or self.source.synced
 
     async def close(self) -> None:
+        if self.registry is not None:
+            await self.registry.aclose()
         if self.source is not None:
             await self.source.close()
 

@@ -41,12 +41,16 @@ from sigpolicy.policy.decision import Decision
 from sigpolicy.policy.engine import Policy, failed_before_policy
 from sigpolicy.policy.evidence import VerificationCache, Workload
 from sigpolicy.reasons import Reason
+from sigpolicy.resolve.pull_credentials import PullContext
+from sigpolicy.resolve.registry_layer import RegistryLayer
 from sigpolicy.resolve.resolver import Resolution, Resolver
 from sigpolicy.resolve.workloads import CONTAINER_FIELDS, ContainerImage, container_images
 from sigpolicy.sources.base import ImageSource
 
 DEFAULT_REGISTRY_HOSTS = ("image-registry.openshift-image-registry.svc:5000",)
 AUDIT_KEY = "sigpolicy.io/would-deny"
+# The part of the deadline a registry may use; the rest is for deciding and answering.
+REGISTRY_SHARE = 0.9
 
 
 class AdmissionSettings(NamedTuple):
@@ -71,8 +75,10 @@ class Admission:
         settings: AdmissionSettings | None = None,
         *,
         verification_cache: VerificationCache | None = None,
+        registry: RegistryLayer | None = None,
     ) -> None:
         self.policy = policy
+        self.registry = registry
         self.source = source
         self.settings = settings or AdmissionSettings()
         self.verification_cache = verification_cache or VerificationCache()
@@ -80,6 +86,7 @@ class Admission:
             source,
             registry_hosts=self.settings.registry_hosts,
             verification_cache=self.verification_cache,
+            registry=registry,
         )
         self.source_errors = 0
 
@@ -111,7 +118,7 @@ class Admission:
             return _allowed("no container images", skipped="no-images")
         try:  # 4
             async with asyncio.timeout(self.settings.deadline):
-                decisions = await self._decide_all(request, obj, images)
+                decisions = await self._decide_all(request, obj, images, located.spec)
         except TimeoutError:
             message = f"no decision within the {self.settings.deadline:g} s deadline"
             if self.settings.fail_open:
@@ -129,9 +136,17 @@ class Admission:
         return self._outcome(decisions, located)  # 5, 6
 
     async def _decide_all(
-        self, request: ReviewRequest, obj: Mapping[str, Any], images: list[ContainerImage]
+        self,
+        request: ReviewRequest,
+        obj: Mapping[str, Any],
+        images: list[ContainerImage],
+        pod_spec: Mapping[str, Any],
     ) -> list[tuple[ContainerImage, Decision, Resolution | None]]:
         policy = self.policy()
+        # A registry must answer before the review's own deadline, so that a slow one gives
+        # this image a denial that says so, not the whole request a bare timeout.
+        deadline = self.resolver.clock() + self.settings.deadline * REGISTRY_SHARE
+        pull = _pull_context(request.namespace, pod_spec)
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
         assert isinstance(meta, Mapping)  # noqa: S101 - just checked
         annotations = _strings(meta.get("annotations"))
@@ -147,7 +162,9 @@ class Admission:
         unique = {c.image for c in images}
         results = await asyncio.gather(
             *(
-                self._decide_one(image, policy, request.namespace, workload_base, now)
+                self._decide_one(
+                    image, policy, request.namespace, workload_base, now, pull, deadline
+                )
                 for image in unique
             )
         )
@@ -161,6 +178,8 @@ class Admission:
         namespace: str | None,
         workload: tuple[str, str, str | None, dict[str, str], dict[str, str]],
         now: int,
+        pull: PullContext | None,
+        deadline: float,
     ) -> tuple[Decision, Resolution | None]:
         kind, name, ns, labels, annotations = workload
         try:
@@ -170,6 +189,9 @@ class Admission:
                 annotations=annotations,
                 workload=Workload(kind, name, ns, None, labels, annotations),
                 now=now,
+                policy=policy,
+                pull=pull,
+                deadline=deadline,
             )
         except VerificationError as exc:
             return failed_before_policy(image, namespace, exc.reason, exc.message), None
@@ -299,6 +321,20 @@ def _owned_pod(obj: Mapping[str, Any]) -> bool:
     meta = obj.get("metadata")
     owners = meta.get("ownerReferences") if isinstance(meta, Mapping) else None
     return any(isinstance(o, Mapping) and o.get("controller") is True for o in owners or ())
+
+
+def _pull_context(namespace: str | None, spec: Mapping[str, Any]) -> PullContext | None:
+    """The pod's pull secrets and service account, for registry credentials."""
+    if namespace is None:
+        return None
+    refs = spec.get("imagePullSecrets")
+    secrets = tuple(
+        str(ref["name"])
+        for ref in (refs if isinstance(refs, list) else ())
+        if isinstance(ref, Mapping) and isinstance(ref.get("name"), str) and ref["name"]
+    )
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount")
+    return PullContext(namespace, secrets, account if isinstance(account, str) else "default")
 
 
 def _image_set(images: list[ContainerImage]) -> set[tuple[str, str, str]]:

@@ -2,7 +2,7 @@
 
     sigpolicy admit REVIEW --policy FILE [--trust FILE]
         [--catalog DIR | --kubeconfig FILE [--context NAME] | --in-cluster]
-        [--deadline 8] [--fail-open] [--mutate]
+        [--deadline 8] [--fail-open] [--mutate] [--registry ...]
 
 REVIEW is a JSON or YAML AdmissionReview (``-``: standard input). Prints the response
 AdmissionReview that ``POST /validate`` (``/mutate`` with ``--mutate``) would send, as
@@ -35,6 +35,7 @@ from sigpolicy.cli.files import read_file
 from sigpolicy.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from sigpolicy.cli.options import add_source_options
 from sigpolicy.cli.policy_loading import load_policy_and_trust
+from sigpolicy.cli.registry_options import add_registry_options, open_registry, registry_choice
 from sigpolicy.errors import InputError
 from sigpolicy.sources.base import ImageSource
 from sigpolicy.yamlfile import load_json_strict, load_one
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--trust", metavar="FILE", help="trust store (default: the policy's trust:)"
     )
     add_source_options(parser, "where images come from (default: nowhere)")
+    add_registry_options(parser)
     parser.add_argument(
         "--deadline", type=float, default=8.0, metavar="SECONDS", help="as for serve (8)"
     )
@@ -104,13 +106,19 @@ async def answer(args: argparse.Namespace, document: Any) -> dict[str, Any]:
     except MalformedReview as error:
         return malformed_response(error)
     policy, trust = load_policy_and_trust(Path(args.policy), args.trust)
+    choice = registry_choice(args)
     source = _open_source(args)
+    registry = None
     try:
+        registry = open_registry(choice, source) if choice is not None else None
         settings = AdmissionSettings(
             deadline=args.deadline, fail_open=args.fail_open, pin_digests=args.mutate
         )
-        outcome = await Admission(lambda: policy, source, settings).review(request)
+        admission = Admission(lambda: policy, source, settings, registry=registry)
+        outcome = await admission.review(request)
     finally:
+        if registry is not None:
+            await registry.aclose()
         if source is not None:
             await source.close()
         if trust is not None:

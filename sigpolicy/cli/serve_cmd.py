@@ -5,6 +5,10 @@
         [--host 127.0.0.1] [--port 8443]
         (--tls-cert FILE --tls-key FILE | --self-signed [--tls-dir DIR] [--tls-name NAME...])
         [--deadline 8] [--fail-open] [--mutate] [--registry-host HOST...] [--log-level INFO]
+        [--registry [--registries-d DIR] [--authfile FILE] [--cert-dir DIR] ...]
+
+``--registry`` (:mod:`sigpolicy.cli.registry_options`) looks up at their registry the images
+the image API does not serve; alone, without a source option, the registry is the only one.
 
 ``--example`` runs the embedded default: the bundled example policy and catalog, served on
 127.0.0.1:8443 with a self-signed certificate made at start (its CA in
@@ -28,6 +32,7 @@ from typing import NamedTuple
 
 from sigpolicy.admission.engine import DEFAULT_REGISTRY_HOSTS, AdmissionSettings
 from sigpolicy.cli.options import add_source_options
+from sigpolicy.cli.registry_options import RegistryChoice, add_registry_options, registry_choice
 from sigpolicy.errors import InputError
 
 WEBHOOK_SERVER = "webhook.server"
@@ -60,6 +65,7 @@ class ServeOptions(NamedTuple):
     mutate: bool
     log_level: str
     example: bool = False
+    registry: RegistryChoice | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--trust", metavar="FILE", help="trust store (default: the policy's trust:)"
     )
-    add_source_options(parser, "where images come from (one is required)")
+    add_source_options(parser, "where images come from (one is required, or --registry)")
+    add_registry_options(parser)
     listen = parser.add_argument_group("where to listen")
     listen.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     listen.add_argument(
@@ -156,14 +163,17 @@ def parse_options(argv: Sequence[str]) -> ServeOptions:
     if not 0 <= args.port <= 65535:
         raise InputError(f"--port {args.port}: not a port number")
     catalog = Path(args.catalog) if args.catalog else None
+    registry = registry_choice(args)
     if args.example:
         policy = examples() / "policy.yaml"
         if catalog is None and not args.kubeconfig and not args.in_cluster:
             catalog = examples() / "catalog"
     else:
         policy = Path(args.policy)
-        if catalog is None and not args.kubeconfig and not args.in_cluster:
-            raise InputError("give where images come from: --catalog, --kubeconfig or --in-cluster")
+        if catalog is None and not args.kubeconfig and not args.in_cluster and registry is None:
+            raise InputError(
+                "give where images come from: --catalog, --kubeconfig, --in-cluster or --registry"
+            )
     if bool(args.tls_cert) != bool(args.tls_key):
         raise InputError("--tls-cert and --tls-key go together")
     if args.tls_cert and args.self_signed:
@@ -199,6 +209,7 @@ def parse_options(argv: Sequence[str]) -> ServeOptions:
         mutate=args.mutate,
         log_level=args.log_level,
         example=args.example,
+        registry=registry,
     )
 
 

@@ -104,6 +104,7 @@ class Builder:
             requirement,
             position,
             spec.pin_digests,
+            spec.tag_resolution,
         )
 
     def exemption(self, spec: s.ExemptionSpec, where: str) -> ExemptionRule:

@@ -13,6 +13,8 @@ from sigpolicy.reasons import Reason
 
 Mode = Literal["enforce", "warn", "audit"]
 MODES: tuple[Mode, ...] = ("enforce", "warn", "audit")
+# How a tag no image stream serves may become a digest: at its registry, or not at all.
+TagResolution = Literal["registry", "digest-only"]
 
 
 class SignatureFinding(NamedTuple):

@@ -12,16 +12,17 @@ For one image, in order:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple
 
 from sigpolicy.policy.decision import Decision, Exemption, Mode, RequirementOutcome, ScopeMatch
 from sigpolicy.policy.evidence import ImageEvidence
 from sigpolicy.policy.patterns import ImagePattern
-from sigpolicy.policy.requirements import Requirement
+from sigpolicy.policy.requirements import AcceptAnything, Reject, Requirement
 from sigpolicy.policy.scopes import Scope, ScopeIndex
 from sigpolicy.policy.selectors import NamespaceCondition
 from sigpolicy.reasons import Reason
+from sigpolicy.reference.docker import Reference
 
 NoMatch = Literal["deny", "warn", "allow"]
 
@@ -71,6 +72,26 @@ class Policy:
     @property
     def unsafe_scopes(self) -> list[str]:
         return [scope.name for scope in self.index.scopes if scope.requirement.unsafe]
+
+    def lookup_plan(
+        self, reference: Reference, namespace: str | None, labels: Mapping[str, str] | None
+    ) -> LookupPlan:
+        """What a decision on ``reference`` needs from a registry, known before asking it:
+        nothing when an exemption or an answer that reads no signature decides (``needed``
+        False), and whether a tag may be resolved there (the scope's ``tagResolution``)."""
+        probe = ImageEvidence(reference, None, namespace=namespace, namespace_labels=labels)
+        full = str(reference)
+        if any(rule.applies(probe, full) is not None for rule in self.exemptions):
+            return LookupPlan(False, False, None)
+        found = self.index.match(reference, namespace, labels)
+        if found is None:
+            if self.default is None:
+                return LookupPlan(False, False, None)
+            return LookupPlan(_reads_signatures(self.default), True, None)
+        scope = found[0]
+        return LookupPlan(
+            _reads_signatures(scope.requirement), scope.tag_resolution == "registry", scope.name
+        )
 
     async def decide(self, evidence: ImageEvidence) -> Decision:
         image = str(evidence.reference)
@@ -125,6 +146,19 @@ class Policy:
             reason=None if would else outcome.reason or Reason.POLICY_DENIED,
             message=outcome.message,
         )
+
+
+class LookupPlan(NamedTuple):
+    """:meth:`Policy.lookup_plan`'s answer."""
+
+    needed: bool
+    resolve_tags: bool
+    scope: str | None
+
+
+def _reads_signatures(requirement: Requirement) -> bool:
+    """False for the requirements whose outcome no signature can change."""
+    return not isinstance(requirement, AcceptAnything | Reject)
 
 
 def failed_before_policy(

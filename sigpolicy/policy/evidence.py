@@ -116,6 +116,8 @@ class ImageEvidence:
     resolved_from: str | None = None
     now: int = 0
     cache: VerificationCache | None = None
+    # Where signatures were looked for (registry sources), for a denial that found none.
+    sources_asked: tuple[str, ...] = ()
     # Verdicts per trust generation; filled on first use.
     _simple: dict[str, tuple[VerifiedSimple, ...]] = field(default_factory=dict, repr=False)
 

@@ -66,7 +66,14 @@ def _no_signature(evidence: ImageEvidence) -> str:
             " (a tag the image API does not serve is not bound to a digest: reference the"
             " image by digest, or through its image stream)"
         )
-    return message
+    return message + asked_sources(evidence)
+
+
+def asked_sources(evidence: ImageEvidence) -> str:
+    """Which registry sources were asked, when some were (empty otherwise)."""
+    if not evidence.sources_asked:
+        return ""
+    return f" (no signature at any source asked: {', '.join(evidence.sources_asked)})"
 
 
 def most_telling(findings: Sequence[SignatureFinding]) -> SignatureFinding | None:

@@ -153,6 +153,13 @@ class ScopeSpec(_Model):
         description="with `sigpolicy serve --mutate`, pin this scope's allowed images to the "
         "digests they resolved to",
     )
+    tag_resolution: Literal["registry", "digest-only"] = Field(
+        "registry",
+        alias="tagResolution",
+        description="for an image no image stream serves, looked up at its registry "
+        "(`--registry`): `registry` resolves a tag to a digest there; `digest-only` denies "
+        "a reference without a digest (`resolution-failed`) before asking the registry",
+    )
     require: list[RequirementSpec] = Field(min_length=1)
 
 

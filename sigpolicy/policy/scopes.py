@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from sigpolicy.policy.decision import Mode, ScopeMatch
+from sigpolicy.policy.decision import Mode, ScopeMatch, TagResolution
 from sigpolicy.policy.patterns import ImagePattern, describe_match
 from sigpolicy.policy.requirements import Requirement
 from sigpolicy.policy.selectors import NamespaceCondition
@@ -21,6 +21,7 @@ class Scope(NamedTuple):
     requirement: Requirement
     position: int
     pin_digests: bool = False
+    tag_resolution: TagResolution = "registry"
 
     @property
     def restricted(self) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sigpolicy.errors import SigpolicyError
 from sigpolicy.policy.decision import RequirementOutcome, SignatureFinding
 from sigpolicy.policy.evidence import ANY_IDENTITY, ImageEvidence
-from sigpolicy.policy.requirements import most_telling
+from sigpolicy.policy.requirements import asked_sources, most_telling
 from sigpolicy.reasons import Reason
 from sigpolicy.reference.identity import IdentityRule
 from sigpolicy.signature.cosign import CosignKeySet, explain_cosign
@@ -46,7 +46,8 @@ class SigstoreSigned:
                 self.description,
                 False,
                 Reason.UNSIGNED,
-                "a sigstore signature was required, but the image has none",
+                "a sigstore signature was required, but the image has none"
+                + asked_sources(evidence),
             )
         findings = [
             self._judge(name, signature, keys, evidence)

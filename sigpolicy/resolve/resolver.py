@@ -37,10 +37,13 @@ from typing import Any, NamedTuple
 
 from sigpolicy.api import Image, ImageStream, ImageStreamTag
 from sigpolicy.errors import InputError, NotFoundError, SourceError, VerificationError
+from sigpolicy.policy.engine import Policy
 from sigpolicy.policy.evidence import ImageEvidence, VerificationCache, Workload
 from sigpolicy.reasons import Reason
 from sigpolicy.reference.digest import parse_digest
 from sigpolicy.reference.docker import Reference, parse_reference, try_parse_reference
+from sigpolicy.resolve.pull_credentials import PullContext
+from sigpolicy.resolve.registry_layer import DEFAULT_DEADLINE, RegistryLayer
 from sigpolicy.sources.base import (
     ImageSource,
     NamespaceLabelsSource,
@@ -74,9 +77,11 @@ class Resolver:
         ttl: float = 30.0,
         negative_ttl: float = 5.0,
         verification_cache: VerificationCache | None = None,
+        registry: RegistryLayer | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
+        self.registry = registry
         self.registry_hosts = frozenset(registry_hosts)
         self.clock = clock
         self.verification_cache = verification_cache
@@ -105,10 +110,18 @@ class Resolver:
         annotations: Mapping[str, str] | None = None,
         workload: Workload | None = None,
         now: int,
+        policy: Policy | None = None,
+        pull: PullContext | None = None,
+        deadline: float | None = None,
     ) -> Resolution:
         """Evidence for ``image`` as written in a pod.
 
-        Raises ResolutionFailedError, or SourceError when the image API cannot be reached.
+        A reference the image API has no claim on is looked up at its registry when a
+        registry layer and the ``policy`` are given (:mod:`.registry_layer`), with ``pull``'s
+        credentials, until ``deadline`` (of ``clock``).
+
+        Raises ResolutionFailedError (or a VerificationError of the registry's failure), or
+        SourceError when the image API cannot be reached.
         """
         try:
             reference = parse_reference(image)
@@ -118,6 +131,22 @@ class Resolver:
             ) from None
         found = await self._find(image, reference, namespace, annotations or {})
         labels = await self._namespace_labels(namespace)
+        if found is None and self.registry is not None and policy is not None:
+            plan = policy.lookup_plan(reference, namespace, labels)
+            if plan.needed:
+                answer = await self.registry.look_up(
+                    reference, plan, pull=pull,
+                    deadline=self.clock() + DEFAULT_DEADLINE if deadline is None else deadline,
+                    policy_generation=str(id(policy)),
+                )  # fmt: skip
+                evidence = ImageEvidence(
+                    reference, KnownDigest(answer.digest), answer.simple_signatures,
+                    answer.sigstore_signatures, namespace=namespace, namespace_labels=labels,
+                    workload=workload, now=now, cache=self.verification_cache,
+                    sources_asked=answer.sources_asked,
+                )  # fmt: skip
+                pinned = f"{reference.repository}@{answer.digest}" if answer.tag_resolved else None
+                return Resolution(evidence, pinned)
         if found is None:
             evidence = ImageEvidence(
                 reference, None, (), (), namespace=namespace, namespace_labels=labels,

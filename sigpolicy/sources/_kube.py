@@ -36,7 +36,7 @@ from lightkube.generic_resource import (
 from lightkube.models.coordination_v1 import LeaseSpec
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.coordination_v1 import Lease
-from lightkube.resources.core_v1 import ConfigMap, Secret
+from lightkube.resources.core_v1 import ConfigMap, Secret, ServiceAccount
 from lightkube.types import on_error_raise
 
 from sigpolicy.errors import ConflictError, InputError, NotFoundError, SourceError
@@ -234,6 +234,28 @@ class KubeApi:
         except Exception as err:
             raise self.error(what, err) from None
         return dict(secret.data or {})
+
+    async def secret_type_and_data(
+        self, namespace: str, name: str
+    ) -> tuple[str | None, dict[str, str]]:
+        """A Secret's ``type`` and ``data`` (values still base64)."""
+        what = f"namespaces/{namespace}/secrets/{name}"
+        try:
+            secret = await self._client.get(Secret, self._segment(name, what), namespace=namespace)
+        except Exception as err:
+            raise self.error(what, err) from None
+        return secret.type, dict(secret.data or {})
+
+    async def service_account_pull_secrets(self, namespace: str, name: str) -> tuple[str, ...]:
+        """The names a ServiceAccount lists in ``imagePullSecrets``."""
+        what = f"namespaces/{namespace}/serviceaccounts/{name}"
+        try:
+            account = await self._client.get(
+                ServiceAccount, self._segment(name, what), namespace=namespace
+            )
+        except Exception as err:
+            raise self.error(what, err) from None
+        return tuple(ref.name for ref in account.imagePullSecrets or () if ref.name)
 
     async def config_map_data(
         self, namespace: str, name: str

@@ -110,6 +110,20 @@ class NamespaceLabelsSource(Protocol):
 
 
 @runtime_checkable
+class PullSecretSource(Protocol):
+    """A source that reads pull secrets: Secrets and the ServiceAccounts that name them
+    (registry credentials for the pod under review; ``docs/webhook.md``)."""
+
+    async def read_secret(self, namespace: str, name: str) -> tuple[str | None, dict[str, bytes]]:
+        """The Secret's ``type`` and its ``data``, decoded; NotFoundError when missing."""
+        ...
+
+    async def service_account_pull_secrets(self, namespace: str, name: str) -> tuple[str, ...]:
+        """The names in the ServiceAccount's ``imagePullSecrets``; NotFoundError when missing."""
+        ...
+
+
+@runtime_checkable
 class WatchedImageSource(Protocol):
     """A source whose reads come from caches kept current by watches: a cache on top of it
     would only delay a retag."""

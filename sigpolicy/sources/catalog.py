@@ -55,6 +55,7 @@ class _Index:
     tags: dict[tuple[str, str], ImageStreamTag] = field(default_factory=dict)
     secrets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     config_maps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    service_accounts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     namespaces: dict[str, dict[str, str]] = field(default_factory=dict)
     fingerprint: dict[Path, str] = field(default_factory=dict)
     documents: dict[Path, list[Document]] = field(default_factory=dict)
@@ -115,6 +116,8 @@ class CatalogSource:
                 index.secrets[_namespaced(obj, where)] = obj
         elif kind == "ConfigMap":
             index.config_maps[_namespaced(obj, where)] = obj
+        elif kind == "ServiceAccount":
+            index.service_accounts[_namespaced(obj, where)] = obj
         elif kind == "Namespace":
             namespace = (obj.get("metadata") or {}).get("name")
             index.namespaces[_require_name(namespace, where)] = _labels(obj, where)
@@ -182,6 +185,25 @@ class CatalogSource:
             raise InputError(
                 f"{self.description}: Secret {namespace}/{name} key {key!r} is not base64"
             ) from None
+
+    async def read_secret(self, namespace: str, name: str) -> tuple[str | None, dict[str, bytes]]:
+        """A Secret document's type and data (``data`` decoded, ``stringData`` as UTF-8)."""
+        secret = self._index.secrets.get((namespace, name))
+        if secret is None:
+            raise NotFoundError(f"{self.description}: Secret {namespace}/{name} not found")
+        keys = [*(secret.get("data") or {}), *(secret.get("stringData") or {})]
+        data = {key: await self.read_secret_key(namespace, name, key) for key in keys}
+        kind = secret.get("type")
+        return (str(kind) if kind is not None else None), data
+
+    async def service_account_pull_secrets(self, namespace: str, name: str) -> tuple[str, ...]:
+        account = self._index.service_accounts.get((namespace, name))
+        if account is None:
+            raise NotFoundError(f"{self.description}: ServiceAccount {namespace}/{name} not found")
+        refs = account.get("imagePullSecrets") or []
+        return tuple(
+            str(ref["name"]) for ref in refs if isinstance(ref, dict) and ref.get("name")
+        )
 
     async def read_config_map_key(self, namespace: str, name: str, key: str) -> bytes:
         config_map = self._index.config_maps.get((namespace, name))

@@ -390,6 +390,15 @@ class ClusterSource:
         data = await self._api.secret_data(namespace, name)
         return self._decode(data, key, what)
 
+    async def read_secret(self, namespace: str, name: str) -> tuple[str | None, dict[str, bytes]]:
+        """A Secret's type and decoded data (registry pull secrets)."""
+        what = f"namespaces/{namespace}/secrets/{name}"
+        kind, data = await self._api.secret_type_and_data(namespace, name)
+        return kind, {key: self._decode(data, key, what) for key in data}
+
+    async def service_account_pull_secrets(self, namespace: str, name: str) -> tuple[str, ...]:
+        return await self._api.service_account_pull_secrets(namespace, name)
+
     async def read_config_map_key(self, namespace: str, name: str, key: str) -> bytes:
         """``data[key]`` as UTF-8, or ``binaryData[key]`` decoded."""
         what = f"namespaces/{namespace}/configmaps/{name}"

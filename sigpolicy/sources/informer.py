@@ -35,7 +35,13 @@ from typing import Protocol, TypeVar
 
 from sigpolicy.api import Image, ImageStream, ImageStreamTag
 from sigpolicy.errors import NotFoundError, SourceError
-from sigpolicy.sources.base import ImageChange, ImageEvent, NamespaceEvent, StreamEvent
+from sigpolicy.sources.base import (
+    ImageChange,
+    ImageEvent,
+    NamespaceEvent,
+    PullSecretSource,
+    StreamEvent,
+)
 from sigpolicy.sources.lookups import SharedLookups
 from sigpolicy.sources.streams import image_stream_tag, newest_image_name, registry_hosts_of
 
@@ -289,6 +295,16 @@ class WatchedSource:
 
     async def read_config_map_key(self, namespace: str, name: str, key: str) -> bytes:
         return await self.inner.read_config_map_key(namespace, name, key)
+
+    async def read_secret(self, namespace: str, name: str) -> tuple[str | None, dict[str, bytes]]:
+        if not isinstance(self.inner, PullSecretSource):
+            raise NotFoundError(f"{self.description}: pull secrets cannot be read")
+        return await self.inner.read_secret(namespace, name)
+
+    async def service_account_pull_secrets(self, namespace: str, name: str) -> tuple[str, ...]:
+        if not isinstance(self.inner, PullSecretSource):
+            raise NotFoundError(f"{self.description}: service accounts cannot be read")
+        return await self.inner.service_account_pull_secrets(namespace, name)
 
     async def close(self) -> None:
         await self.inner.close()

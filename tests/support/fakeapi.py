@@ -757,6 +757,7 @@ _ROUTES = _compile(
         ("GET", "/api/v1/namespaces", _list("namespaces")),
         ("GET", "/api/v1/namespaces/" + _NAME, _get("namespaces")),
         ("GET", "/api/v1" + _NS + "/secrets/" + _NAME, _get("secrets")),
+        ("GET", "/api/v1" + _NS + "/serviceaccounts/" + _NAME, _get("serviceaccounts")),
         ("GET", "/api/v1" + _NS + "/configmaps/" + _NAME, _get("configmaps")),
         ("GET", "/apis/coordination.k8s.io/v1" + _NS + "/leases", _list("leases")),
         ("POST", "/apis/coordination.k8s.io/v1" + _NS + "/leases", _create("leases")),

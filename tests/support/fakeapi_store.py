@@ -55,6 +55,7 @@ RESOURCES: dict[str, ResourceInfo] = {
     "images": ResourceInfo(IMAGE_GROUP, "v1", "Image", namespaced=False),
     "imagestreams": ResourceInfo(IMAGE_GROUP, "v1", "ImageStream", namespaced=True),
     "secrets": ResourceInfo("", "v1", "Secret", namespaced=True),
+    "serviceaccounts": ResourceInfo("", "v1", "ServiceAccount", namespaced=True),
     "configmaps": ResourceInfo("", "v1", "ConfigMap", namespaced=True),
     "namespaces": ResourceInfo("", "v1", "Namespace", namespaced=False),
     "leases": ResourceInfo("coordination.k8s.io", "v1", "Lease", namespaced=True),
