@@ -27,6 +27,7 @@ LAYERS = {
     "resolve": 8,
     "recorder": 8,
     "admission": 8,
+    "audit": 8,
     "cli": 9,
 }
 # The verification core. The trust layer reads its YAML file through sigpolicy.yamlfile

@@ -37,6 +37,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "policy": ("sigpolicy.cli.policy_cmd", "check a policy, explain a decision, run a test suite"),
     "serve": ("sigpolicy.cli.serve_cmd", "run the admission webhook over HTTPS"),
     "admit": ("sigpolicy.cli.admit_cmd", "print the webhook's answer to an AdmissionReview file"),
+    "audit": (
+        "sigpolicy.cli.audit_cmd",
+        "decide every running workload's images; diff two policies on them",
+    ),
     "demo": ("sigpolicy.cli.demo_cmd", "verify the bundled example signatures"),
 }
 

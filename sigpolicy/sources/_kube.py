@@ -64,6 +64,16 @@ IMAGE_STREAM_IMAGES: NamespacedKind = create_namespaced_resource(
 ALL_NAMESPACES = "*"
 # Generic, like the image API kinds, so the objects come as plain JSON.
 NAMESPACES: GlobalKind = create_global_resource("", "v1", "Namespace", "namespaces")
+
+
+def namespaced_kind(group: str, version: str, kind: str, plural: str) -> NamespacedKind:
+    """A generic namespaced kind of any API (workloads, policy reports): plain JSON objects."""
+    return create_namespaced_resource(group, version, kind, plural)
+
+
+def global_kind(group: str, version: str, kind: str, plural: str) -> GlobalKind:
+    """A generic cluster-scoped kind of any API, as :func:`namespaced_kind`."""
+    return create_global_resource(group, version, kind, plural)
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 _FIELD_MANAGER = "sigpolicy"
 

@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,14 @@ class CatalogSource:
             return False
         self._index = self._load()
         return True
+
+    def objects(self) -> Iterator[tuple[Path, dict[str, Any]]]:
+        """Every object of the folder as read, of any kind, with its file (for readers of
+        kinds this source does not serve itself, such as workloads)."""
+        for path, documents in self._index.documents.items():
+            for document in documents:
+                for _, obj in _objects(document.data):
+                    yield path, obj
 
     async def get_image(self, name: str) -> Image:
         found = self._index.images.get(name)

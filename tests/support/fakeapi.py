@@ -12,6 +12,11 @@ sigpolicy reads and writes, with the status codes of the reference docs:
   ``/api/v1/namespaces/{ns}/secrets/{name}`` and ``configmaps/{name}``;
 - ``/apis/coordination.k8s.io/v1/namespaces/{ns}/leases[/{name}]`` (get, list, post, put,
   delete);
+- workloads: ``/api/v1/pods``, ``replicationcontrollers``, ``/apis/apps/v1/deployments``,
+  ``replicasets``, ``statefulsets``, ``daemonsets``, ``/apis/batch/v1/jobs``, ``cronjobs``,
+  ``/apis/apps.openshift.io/v1/deploymentconfigs`` (list across namespaces or in one, with
+  ``limit``/``continue`` pages, watch, get); ``/apis/wgpolicyk8s.io/v1alpha2`` policyreports
+  (namespaced) and clusterpolicyreports (get, list, watch, post, put);
 - ``/version``, ``/api``, ``/apis`` (discovery).
 
 Errors are ``metav1.Status`` bodies with ``Content-Type: application/json``. Watches are
@@ -59,6 +64,7 @@ import yaml
 from tests.support.fakeapi_store import (
     IMAGE_API_VERSION,
     RESOURCES,
+    WORKLOAD_PREFIXES,
     ApiStatusError,
     FakeStore,
     JsonObject,
@@ -528,7 +534,12 @@ def _expired_status(requested: str, current: int) -> JsonObject:
 
 def _watch_target(path: str) -> tuple[str | None, str | None]:
     """(plural, namespace or None for all) of a watch path, legacy ``/watch/`` form included."""
-    for prefix in ("/apis/image.openshift.io/v1", "/api/v1", "/apis/coordination.k8s.io/v1"):
+    for prefix in (
+        "/apis/image.openshift.io/v1",
+        "/api/v1",
+        "/apis/coordination.k8s.io/v1",
+        *WORKLOAD_PREFIXES.values(),
+    ):
         if not path.startswith(prefix + "/"):
             continue
         rest = path[len(prefix) + 1 :].removeprefix("watch/").split("/")
@@ -766,3 +777,39 @@ _ROUTES = _compile(
         ("DELETE", "/apis/coordination.k8s.io/v1" + _NS + "/leases/" + _NAME, _delete("leases")),
     ]
 )
+
+
+def _workload_routes() -> list[tuple[str, str, Handler]]:
+    """Workloads (core, apps, batch, apps.openshift.io: list in pages across namespaces or
+    in one, get) and policy reports (also create and replace), for the audit."""
+    table: list[tuple[str, str, Handler]] = []
+    for plural, info in RESOURCES.items():
+        if plural in ("pods", "replicationcontrollers"):
+            prefix = "/api/v1"
+        elif info.group in WORKLOAD_PREFIXES:
+            prefix = WORKLOAD_PREFIXES[info.group]
+        else:
+            continue
+        if not info.namespaced:
+            table += [
+                ("GET", f"{prefix}/{plural}", _list(plural)),
+                ("POST", f"{prefix}/{plural}", _create(plural)),
+                ("GET", f"{prefix}/{plural}/" + _NAME, _get(plural)),
+                ("PUT", f"{prefix}/{plural}/" + _NAME, _replace(plural)),
+            ]
+            continue
+        table += [
+            ("GET", f"{prefix}/{plural}", _list(plural)),
+            ("GET", f"{prefix}{_NS}/{plural}", _list(plural)),
+            ("GET", f"{prefix}{_NS}/{plural}/" + _NAME, _get(plural)),
+        ]
+        if info.group == "wgpolicyk8s.io":
+            table += [
+                ("POST", f"{prefix}{_NS}/{plural}", _create(plural)),
+                ("PUT", f"{prefix}{_NS}/{plural}/" + _NAME, _replace(plural)),
+                ("DELETE", f"{prefix}{_NS}/{plural}/" + _NAME, _delete(plural)),
+            ]
+    return table
+
+
+_ROUTES += _compile(_workload_routes())

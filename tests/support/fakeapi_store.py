@@ -59,6 +59,27 @@ RESOURCES: dict[str, ResourceInfo] = {
     "configmaps": ResourceInfo("", "v1", "ConfigMap", namespaced=True),
     "namespaces": ResourceInfo("", "v1", "Namespace", namespaced=False),
     "leases": ResourceInfo("coordination.k8s.io", "v1", "Lease", namespaced=True),
+    # Workloads, for the audit, and the policy reports it writes.
+    "pods": ResourceInfo("", "v1", "Pod", namespaced=True),
+    "replicationcontrollers": ResourceInfo("", "v1", "ReplicationController", namespaced=True),
+    "deployments": ResourceInfo("apps", "v1", "Deployment", namespaced=True),
+    "replicasets": ResourceInfo("apps", "v1", "ReplicaSet", namespaced=True),
+    "statefulsets": ResourceInfo("apps", "v1", "StatefulSet", namespaced=True),
+    "daemonsets": ResourceInfo("apps", "v1", "DaemonSet", namespaced=True),
+    "jobs": ResourceInfo("batch", "v1", "Job", namespaced=True),
+    "cronjobs": ResourceInfo("batch", "v1", "CronJob", namespaced=True),
+    "deploymentconfigs": ResourceInfo("apps.openshift.io", "v1", "DeploymentConfig", namespaced=True),
+    "policyreports": ResourceInfo("wgpolicyk8s.io", "v1alpha2", "PolicyReport", namespaced=True),
+    "clusterpolicyreports": ResourceInfo(
+        "wgpolicyk8s.io", "v1alpha2", "ClusterPolicyReport", namespaced=False
+    ),
+}
+# API path prefix of every group the fake serves besides the image API and core.
+WORKLOAD_PREFIXES = {
+    "apps": "/apis/apps/v1",
+    "batch": "/apis/batch/v1",
+    "apps.openshift.io": "/apis/apps.openshift.io/v1",
+    "wgpolicyk8s.io": "/apis/wgpolicyk8s.io/v1alpha2",
 }
 PLURAL_OF_KIND = {info.kind: plural for plural, info in RESOURCES.items()}
 

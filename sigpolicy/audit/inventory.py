@@ -1,0 +1,148 @@
+"""From a cluster's workload objects to what the audit decides: owners and their images.
+
+The webhook checks a pod's images when its controller is admitted (the template), and skips
+the pods a built-in controller creates from it. The audit counts the same way:
+
+1. Every object that carries a pod spec (:func:`sigpolicy.resolve.workloads.pod_spec`: Pods,
+   and any kind with ``spec.template`` or ``spec.jobTemplate``) is a *member*.
+2. A member's *owner* is found by following its controller ``ownerReferences``
+   (``controller: true``; by uid, else by kind and name in the namespace) for as long as the
+   owner is among the objects: Pod -> ReplicaSet -> Deployment, Pod -> Job -> CronJob,
+   Pod -> ReplicationController -> DeploymentConfig. A member whose owner is not listed is its
+   own owner (what runs is what it says). The members of a loop of references share one
+   owner: the first of them by kind and name.
+3. Each distinct image of an owner and of every member under it is one :class:`ImageUse`:
+   a Deployment's ten pods are one finding per image, not ten. It keeps the containers that
+   name it and the member it was taken from: the owner itself when it names the image,
+   else the first member that does (a pod of an old ReplicaSet still running an old image).
+
+Pure: plain dicts in, named tuples out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+from sigpolicy.errors import InputError
+from sigpolicy.resolve.workloads import container_images, pod_spec
+
+__all__ = ["ImageUse", "Owner", "group_by_owner"]
+
+MAX_OWNER_DEPTH = 16
+
+
+class Owner(NamedTuple):
+    namespace: str
+    kind: str
+    name: str
+    api_version: str
+    uid: str | None
+
+
+class ImageUse(NamedTuple):
+    """One image of one owner: the unit the audit reports."""
+
+    owner: Owner
+    image: str
+    containers: tuple[str, ...]  # "field/name", sorted
+    members: int  # objects under the owner (itself included) that name this image
+    source: Mapping[str, Any]  # the member whose metadata the image is decided with
+
+
+class _Member(NamedTuple):
+    obj: Mapping[str, Any]
+    owner: Owner
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def _owner_of(obj: Mapping[str, Any]) -> Owner:
+    meta = _meta(obj)
+    uid = meta.get("uid")
+    return Owner(
+        # A catalog document without a namespace is in "default", as kubectl would put it.
+        str(meta.get("namespace") or "default"),
+        str(obj.get("kind") or ""),
+        str(meta.get("name") or ""),
+        str(obj.get("apiVersion") or ""),
+        uid if isinstance(uid, str) and uid else None,
+    )
+
+
+def _controller_ref(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    for ref in _meta(obj).get("ownerReferences") or ():
+        if isinstance(ref, Mapping) and ref.get("controller") is True:
+            return ref
+    return None
+
+
+def group_by_owner(
+    objects: Iterable[Mapping[str, Any]], namespaces: frozenset[str] | None = None
+) -> list[ImageUse]:
+    """The image uses of ``objects`` (only those in ``namespaces`` when given), sorted by
+    namespace, owner kind and name, and image.
+
+    Raises InputError for a pod-bearing object without a name.
+    """
+    members: list[Mapping[str, Any]] = []
+    by_uid: dict[tuple[str, str], Mapping[str, Any]] = {}
+    by_name: dict[tuple[str, str, str], Mapping[str, Any]] = {}
+    for obj in objects:  # 1
+        if pod_spec(obj) is None:
+            continue
+        owner = _owner_of(obj)
+        if namespaces is not None and owner.namespace not in namespaces:
+            continue
+        if not owner.name:
+            raise InputError(f"a {owner.kind or 'workload'} without metadata.name")
+        members.append(obj)
+        if owner.uid:
+            by_uid[(owner.namespace, owner.uid)] = obj
+        by_name[(owner.namespace, owner.kind, owner.name)] = obj
+
+    def top(obj: Mapping[str, Any]) -> Mapping[str, Any]:  # 2
+        path = [obj]
+        for _ in range(MAX_OWNER_DEPTH):
+            current = path[-1]
+            ref = _controller_ref(current)
+            if ref is None:
+                break
+            namespace = _owner_of(current).namespace
+            parent = by_uid.get((namespace, str(ref.get("uid") or ""))) or by_name.get(
+                (namespace, str(ref.get("kind") or ""), str(ref.get("name") or ""))
+            )
+            if parent is None:
+                break
+            if any(parent is seen for seen in path):
+                # A loop: every member of it gets the same owner, whichever was met first.
+                loop = path[next(i for i, seen in enumerate(path) if seen is parent) :]
+                return min(loop, key=lambda o: (_owner_of(o).kind, _owner_of(o).name))
+            path.append(parent)
+        return path[-1]
+
+    uses: dict[tuple[Owner, str], tuple[set[str], int, Mapping[str, Any], bool]] = {}
+    for obj in members:  # 3
+        root = top(obj)
+        owner = _owner_of(root)
+        spec = pod_spec(obj)
+        assert spec is not None  # noqa: S101 - members carry a pod spec
+        for use in container_images(spec):
+            key = (owner, use.image)
+            containers, count, source, from_root = uses.get(key, (set(), 0, obj, obj is root))
+            containers.add(f"{use.field}/{use.container}")
+            if obj is root and not from_root:
+                source, from_root = obj, True
+            uses[key] = (containers, count, source, from_root)
+        for image in {use.image for use in container_images(spec)}:
+            containers, count, source, from_root = uses[(owner, image)]
+            uses[(owner, image)] = (containers, count + 1, source, from_root)
+    found = [
+        ImageUse(owner, image, tuple(sorted(containers)), count, source)
+        for (owner, image), (containers, count, source, _) in uses.items()
+    ]
+    found.sort(key=lambda u: (u.owner.namespace, u.owner.kind, u.owner.name, u.image))
+    return found
