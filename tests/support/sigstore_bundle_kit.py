@@ -297,3 +297,204 @@ def trusted_root_json(
 
 def dumps(document: dict[str, Any]) -> bytes:
     return json.dumps(document, indent=2).encode()
+
+
+# --- transparency log: Merkle tree, checkpoints, entries ---
+
+
+def _leaf(entry: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + entry).digest()
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than ``n`` (RFC 6962 §2.1)."""
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def merkle_root(entries: Sequence[bytes]) -> bytes:
+    """RFC 6962 MTH, by its recursive definition (independent of the verifier's loop)."""
+    if len(entries) == 1:
+        return _leaf(entries[0])
+    k = _split(len(entries))
+    return _node(merkle_root(entries[:k]), merkle_root(entries[k:]))
+
+
+def merkle_path(index: int, entries: Sequence[bytes]) -> list[bytes]:
+    """RFC 6962 PATH(m, D[n]): the audit path of leaf ``index``, leaf side first."""
+    if len(entries) == 1:
+        return []
+    k = _split(len(entries))
+    if index < k:
+        return [*merkle_path(index, entries[:k]), merkle_root(entries[k:])]
+    return [*merkle_path(index - k, entries[k:]), merkle_root(entries[:k])]
+
+
+def signed_checkpoint(
+    log: TestLog,
+    size: int,
+    root: bytes,
+    *,
+    origin: str | None = None,
+    extensions: Sequence[str] = (),
+    signer: TestLog | None = None,
+    witnesses: Sequence[TestLog] = (),
+) -> str:
+    """A C2SP signed note: the note text, a blank line, a signature line per key. The key
+    hint is the first 4 bytes of the log ID, as Rekor writes it."""
+    note = f"{origin or log.origin}\n{size}\n{b64(root)}\n" + "".join(f"{e}\n" for e in extensions)
+    key = signer or log
+    lines = [f"\u2014 {log.origin} {b64(key.log_id[:4] + key.sign(note.encode()))}\n"]
+    lines += [f"\u2014 witness {b64(w.log_id[:4] + w.sign(note.encode()))}\n" for w in witnesses]
+    return note + "\n" + "".join(lines)
+
+
+def canonical(value: Any) -> bytes:
+    """RFC 8785 for what the kit writes (ASCII strings, small integers, objects)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def pem_of(item: Any) -> bytes:
+    if isinstance(item, x509.Certificate):
+        return item.public_bytes(Encoding.PEM)
+    pem: bytes = item.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    return pem
+
+
+def hashedrekord_body(payload: bytes, signature: bytes, verifier: Any) -> bytes:
+    """The hashedrekord 0.0.1 entry Rekor logs for a message signature, canonicalized."""
+    return canonical(
+        {
+            "apiVersion": "0.0.1",
+            "kind": "hashedrekord",
+            "spec": {
+                "data": {
+                    "hash": {"algorithm": "sha256", "value": hashlib.sha256(payload).hexdigest()}
+                },
+                "signature": {
+                    "content": b64(signature),
+                    "publicKey": {"content": b64(pem_of(verifier))},
+                },
+            },
+        }
+    )
+
+
+def set_of(log: TestLog, body: bytes, integrated_time: int, log_index: int) -> bytes:
+    """The inclusion promise: the log's signature over the canonical
+    ``{body, integratedTime, logID, logIndex}``."""
+    return log.sign(
+        canonical(
+            {
+                "body": b64(body),
+                "integratedTime": integrated_time,
+                "logID": log.log_id.hex(),
+                "logIndex": log_index,
+            }
+        )
+    )
+
+
+BUNDLE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
+BUNDLE_V02 = "application/vnd.dev.sigstore.bundle+json;version=0.2"
+BUNDLE_V01 = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+
+
+def sign_message(key: Any, payload: bytes) -> bytes:
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.sign(payload)
+    signature: bytes = key.sign(payload, ec.ECDSA(hashes.SHA256()))
+    return signature
+
+
+def tlog_entry(
+    log: TestLog,
+    body: bytes,
+    *,
+    integrated_time: int,
+    others: int = 4,
+    position: int = 2,
+    promise: bool = True,
+    proof: bool = True,
+    log_index_offset: int = 1000,
+) -> dict[str, Any]:
+    """One ``tlogEntries`` item: ``body`` at ``position`` in a tree of ``others`` + 1 real
+    leaves (the others are made-up entries), a SET and an inclusion proof with a checkpoint."""
+    entries = [canonical({"other": i}) for i in range(others)]
+    entries.insert(position, body)
+    root = merkle_root(entries)
+    entry: dict[str, Any] = {
+        "logIndex": str(log_index_offset + position),
+        "logId": {"keyId": b64(log.log_id)},
+        "kindVersion": {"kind": "hashedrekord", "version": "0.0.1"},
+        "integratedTime": str(integrated_time),
+        "canonicalizedBody": b64(body),
+    }
+    if promise:
+        entry["inclusionPromise"] = {
+            "signedEntryTimestamp": b64(
+                set_of(log, body, integrated_time, log_index_offset + position)
+            )
+        }
+    if proof:
+        entry["inclusionProof"] = {
+            "logIndex": str(position),
+            "rootHash": b64(root),
+            "treeSize": str(len(entries)),
+            "hashes": [b64(h) for h in merkle_path(position, entries)],
+            "checkpoint": {"envelope": signed_checkpoint(log, len(entries), root)},
+        }
+    return entry
+
+
+def message_bundle(
+    payload: bytes,
+    key: Any,
+    log: TestLog,
+    *,
+    integrated_time: int,
+    certificate: x509.Certificate | None = None,
+    chain: Sequence[x509.Certificate] = (),
+    media_type: str = BUNDLE_V03,
+    promise: bool = True,
+    proof: bool = True,
+) -> dict[str, Any]:
+    """A message-signature bundle over ``payload`` signed by ``key``: with ``certificate``
+    (v0.3: ``certificate``; older: ``x509CertificateChain`` of it and ``chain``), else a
+    ``publicKey`` hint; one log entry."""
+    signature = sign_message(key, payload)
+    verifier = certificate if certificate is not None else key.public_key()
+    body = hashedrekord_body(payload, signature, verifier)
+    material: dict[str, Any]
+    if certificate is None:
+        material = {"publicKey": {"hint": b64(hashlib.sha256(spki(key.public_key())).digest())}}
+    elif media_type == BUNDLE_V03:
+        material = {"certificate": {"rawBytes": b64(certificate.public_bytes(Encoding.DER))}}
+    else:
+        material = {
+            "x509CertificateChain": {
+                "certificates": [
+                    {"rawBytes": b64(c.public_bytes(Encoding.DER))} for c in (certificate, *chain)
+                ]
+            }
+        }
+    material["tlogEntries"] = [
+        tlog_entry(log, body, integrated_time=integrated_time, promise=promise, proof=proof)
+    ]
+    return {
+        "mediaType": media_type,
+        "verificationMaterial": material,
+        "messageSignature": {
+            "messageDigest": {
+                "algorithm": "SHA2_256",
+                "digest": b64(hashlib.sha256(payload).digest()),
+            },
+            "signature": b64(signature),
+        },
+    }
