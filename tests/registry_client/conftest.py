@@ -1,0 +1,96 @@
+"""Session fixtures: Debian's docker-registry on loopback (see tests/support/registry_kit.py).
+
+- ``ca``: a CA made by the test, with a server certificate for 127.0.0.1/localhost;
+- ``open_registry``: anonymous, over TLS; ``locked_registry``: htpasswd (alice / s3cret-pw);
+  ``plain_registry``: anonymous over plain HTTP (for insecure_hosts);
+- ``images``: what was pushed with skopeo, by name: its repository and manifest digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.registry_kit import ImageBuilder, RegistryServer, TestCA, push_image
+
+USER = "alice"
+PASSWORD = "s3cret-pw"  # noqa: S105 - a test registry's made-up password
+
+
+@dataclass(frozen=True)
+class Pushed:
+    registry: RegistryServer
+    repository: str  # "host/path"
+    tag: str
+    digest: str
+
+
+@pytest.fixture(scope="session")
+def ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+    return TestCA.create(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="session")
+def open_registry(tmp_path_factory: pytest.TempPathFactory, ca: TestCA) -> Iterator[RegistryServer]:
+    with RegistryServer(tmp_path_factory.mktemp("open-registry"), ca) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def locked_registry(
+    tmp_path_factory: pytest.TempPathFactory, ca: TestCA
+) -> Iterator[RegistryServer]:
+    directory = tmp_path_factory.mktemp("locked-registry")
+    with RegistryServer(directory, ca, users={USER: PASSWORD}) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def plain_registry(
+    tmp_path_factory: pytest.TempPathFactory, ca: TestCA
+) -> Iterator[RegistryServer]:
+    with RegistryServer(tmp_path_factory.mktemp("plain-registry"), ca, tls=False) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def certs_d(
+    tmp_path_factory: pytest.TempPathFactory,
+    ca: TestCA,
+    open_registry: RegistryServer,
+    locked_registry: RegistryServer,
+) -> Path:
+    """A containers-certs.d(5) tree with the CA for both TLS registries."""
+    return ca.certs_d_for(
+        tmp_path_factory.mktemp("certs.d"), open_registry.host, locked_registry.host
+    )
+
+
+@pytest.fixture(scope="session")
+def images(
+    tmp_path_factory: pytest.TempPathFactory,
+    open_registry: RegistryServer,
+    locked_registry: RegistryServer,
+    plain_registry: RegistryServer,
+) -> dict[str, Pushed]:
+    builder = ImageBuilder(tmp_path_factory.mktemp("layouts"))
+    image = builder.image("v1")
+    index = builder.index("multi")
+    pushed: dict[str, Pushed] = {}
+
+    def push(name: str, registry: RegistryServer, path: str, tag: str, **options: object) -> None:
+        layout = index if options.pop("index", False) else image
+        source_tag = "multi" if layout is index else "v1"
+        digest = push_image(layout, source_tag, registry, f"{path}:{tag}", **options)  # type: ignore[arg-type]
+        pushed[name] = Pushed(registry, f"{registry.host}/{path}", tag, digest)
+
+    push("v2s2", open_registry, "team/docker", "v1", format="v2s2")
+    push("oci", open_registry, "team/oci", "v1", format="oci")
+    push("oci-index", open_registry, "team/multi", "1", index=True, all_images=True)
+    push("docker-list", open_registry, "team/list", "1", index=True, all_images=True, format="v2s2")
+    push("locked", locked_registry, "shop/app", "v1", format="oci", creds=(USER, PASSWORD))
+    push("plain", plain_registry, "team/plain", "v1", format="v2s2")
+    return pushed
