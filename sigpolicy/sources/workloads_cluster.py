@@ -19,6 +19,7 @@ list's items); both are filled in from the kind listed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
@@ -58,10 +59,7 @@ class ClusterWorkloads:
     ) -> None:
         self._api = api
         self.kinds = tuple(kinds)
-        self._resources: dict[WorkloadKind, NamespacedKind] = {
-            kind: namespaced_kind(kind.group, kind.version, kind.kind, kind.plural)
-            for kind in self.kinds
-        }
+        self._resources = {kind: resource_of(kind) for kind in self.kinds}
         self._backoff = watch_backoff or WatchBackoff()
         self._watch_seconds = watch_seconds
 
@@ -157,6 +155,12 @@ class ClusterWorkloads:
                 except SourceError as err:
                     log.warning("%s watch broke, resuming: %s", kind.plural, err.diagnostics())
                     await backoff.sleep()
+
+
+@functools.cache
+def resource_of(kind: WorkloadKind) -> NamespacedKind:
+    """The generic resource of ``kind``, made once (the client library keeps a registry)."""
+    return namespaced_kind(kind.group, kind.version, kind.kind, kind.plural)
 
 
 def _typed(kind: WorkloadKind, item: JsonObject) -> JsonObject:
