@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # kubernetes-validate (dev) brings it
 import pytest
 
 from tests.audit.support import EXAMPLE_POLICY, json_lines, make_catalog, run_cli
