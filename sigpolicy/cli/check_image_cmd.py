@@ -108,6 +108,7 @@ async def gather(args: argparse.Namespace, policy: Policy) -> ImageEvidence:
                 now=int(time.time()),
                 policy=policy,
                 pull=None if args.namespace is None else PullContext(args.namespace),
+                deadline=None if registry is None else time.monotonic() + registry.timeout,
             )
         finally:
             if layer is not None:

@@ -38,6 +38,7 @@ class RegistryChoice(NamedTuple):
     cache_ttl: float = 3600.0
     tag_ttl: float = 30.0
     negative_ttl: float = 5.0
+    timeout: float = 8.0
 
 
 def add_registry_options(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +76,14 @@ def add_registry_options(parser: argparse.ArgumentParser) -> None:
         help="use the pod's imagePullSecrets and its service account's (needs get on"
         " secrets and serviceaccounts)",
     )
+    group.add_argument(
+        "--registry-timeout",
+        type=_seconds,
+        default=8.0,
+        metavar="SECONDS",
+        help="how long one image's registry lookup may take in check-image and policy explain"
+        " (default 8; admit and serve use their --deadline)",
+    )
     for name, default, what in (
         ("cache-ttl", 3600.0, "signatures found per digest"),
         ("tag-ttl", 30.0, "tag -> digest answers"),
@@ -101,6 +110,7 @@ def registry_choice(args: argparse.Namespace) -> RegistryChoice | None:
             ("--insecure-registry", args.insecure_registry),
             ("--pull-secret", args.pull_secret),
             ("--pod-pull-secrets", args.pod_pull_secrets),
+            ("--registry-timeout", args.registry_timeout != 8.0),
         )
         if value
     ]
@@ -127,6 +137,7 @@ def registry_choice(args: argparse.Namespace) -> RegistryChoice | None:
         cache_ttl=args.registry_cache_ttl,
         tag_ttl=args.registry_tag_ttl,
         negative_ttl=args.registry_negative_ttl,
+        timeout=args.registry_timeout,
     )
 
 

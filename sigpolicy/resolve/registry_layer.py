@@ -8,10 +8,13 @@ image API (or catalog) has no claim on the reference. For one reference, in orde
    ``tagResolution: digest-only`` denies a reference without a digest (``resolution-failed``)
    before any request.
 2. A tag becomes a digest at the registry (HEAD, else GET; cached ``tag_ttl``).
-3. The signatures of ``repository@digest`` come from every configured source
+3. The manifest of ``repository@digest`` is fetched (the client recomputes its digest: a
+   registry that names a digest it cannot serve is ``digest-mismatch`` or
+   ``resolution-failed``, as containers/image finds it), and, at the same time, the
+   signatures from every configured source
    (:class:`~sigpolicy.sources.registry.finder.SignatureFinder`: lookaside, the registry
-   extension API, cosign attachments; cached per digest). Nothing read is believed: the
-   verifier checks each signature against the digest the client verified.
+   extension API, cosign attachments); both are cached per digest. Nothing read is
+   believed: the verifier checks each signature against the verified digest.
 4. Credentials (:mod:`.pull_credentials`) are gathered only when a request must be made.
 5. Nothing waits past the review's deadline; a failure becomes a one-line denial with its
    reason class (:func:`registry_failure`).
@@ -77,6 +80,10 @@ class Finder(Protocol):
 
 
 class Client(Protocol):
+    async def get_manifest(
+        self, repository: Reference, reference: str, *, credentials: CredentialSet, deadline: float
+    ) -> Any: ...
+
     async def resolve_tag(
         self, repository: Reference, tag: str, *, credentials: CredentialSet, deadline: float
     ) -> Digest: ...
@@ -183,12 +190,18 @@ class RegistryLayer:
             )  # fmt: skip
             tag_resolved = True
         pinned = repository.with_digest(digest)
-        found: Findings = await self.cache.findings.get(
-            ("findings", repository.repository, str(digest)),
-            _with(credentials, lambda c: self.finder.find(
-                pinned, credentials=c, deadline=deadline, resolve_tags=False
-            )),
-        )  # fmt: skip
+
+        async def fetch(c: CredentialSet) -> _Found:
+            _manifest, findings = await asyncio.gather(
+                self.client.get_manifest(repository, str(digest), credentials=c, deadline=deadline),
+                self.finder.find(pinned, credentials=c, deadline=deadline, resolve_tags=False),
+            )
+            return _Found(findings)
+
+        cached: _Found = await self.cache.findings.get(
+            ("findings", repository.repository, str(digest)), _with(credentials, fetch)
+        )
+        found = cached.findings
         return RegistryAnswer(
             digest,
             tuple(found.simple_signatures),
@@ -208,10 +221,14 @@ def _with(
     return fetch
 
 
-def _has_signatures(found: Any) -> bool:
-    return bool(
-        getattr(found, "simple_signatures", ()) or getattr(found, "sigstore_signatures", ())
-    )
+class _Found(NamedTuple):
+    """What is kept per digest (the manifest's bytes are not needed once it was checked)."""
+
+    findings: Findings
+
+
+def _has_signatures(found: _Found) -> bool:
+    return bool(found.findings.simple_signatures or found.findings.sigstore_signatures)
 
 
 def registry_failure(exc: RegistryError) -> VerificationError:
@@ -225,13 +242,13 @@ def registry_failure(exc: RegistryError) -> VerificationError:
     if isinstance(exc, RegistryNotFoundError):
         return VerificationError(Reason.RESOLUTION_FAILED, message)
     if isinstance(exc, RegistryAuthError):
+        said = exc.credential in message
         return VerificationError(
             Reason.SOURCE_UNAVAILABLE,
-            f"{message} (credential tried: {exc.credential})"
-            if exc.credential not in message
-            else message,
+            message if said else f"{message} (credential tried: {exc.credential})",
         )
     if isinstance(exc, RegistryRateLimitedError):
-        after = f"; it asked to retry after {exc.retry_after:g} s" if exc.retry_after else ""
+        said = exc.retry_after is None or "retry after" in message
+        after = "" if said else f"; it asked to retry after {exc.retry_after:g} s"
         return VerificationError(Reason.SOURCE_UNAVAILABLE, f"{message}{after}")
     return VerificationError(Reason.SOURCE_UNAVAILABLE, message)

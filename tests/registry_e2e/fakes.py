@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sigpolicy.reference.digest import Digest, parse_digest
 from sigpolicy.reference.docker import Reference
 from sigpolicy.sources.registry.auth import CredentialSet
+from sigpolicy.sources.registry.client import Manifest
 from sigpolicy.sources.registry.finder import RegistryFindings
 
 
@@ -48,6 +49,15 @@ class FakeRegistry:
         if digest is None:
             raise RegistryNotFoundError(repository.domain, f"{repository}:{tag}: no such tag")
         return parse_digest(digest)
+
+    async def get_manifest(
+        self, repository: Reference, reference: str, *, credentials: CredentialSet, deadline: float
+    ) -> Manifest:
+        self.calls[f"manifest {repository.repository}@{reference}"] += 1
+        await self._maybe_fail(repository.repository)
+        return Manifest(
+            parse_digest(reference), "application/vnd.oci.image.manifest.v1+json", b"{}"
+        )
 
     def stats(self) -> Mapping[tuple[str, str], int]:
         return {("fake.example", "ok"): sum(self.calls.values())}
