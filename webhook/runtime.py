@@ -67,6 +67,10 @@ async def load_runtime(
 async def _load(
     options: ServeOptions, clock: Callable[[], float], source: ImageSource | None
 ) -> Runtime:
+    if options.cluster_image_policies:  # the policy is the cluster's objects, watched
+        from webhook.openshift_runtime import load_cluster_policy_runtime
+
+        return await load_cluster_policy_runtime(options, clock, source)
     _, document = read_policy_document(options.policy)
     trust_path = options.trust or policy_trust_path(options.policy, document)
     background: list[BackgroundTask] = []

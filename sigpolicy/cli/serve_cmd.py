@@ -1,6 +1,7 @@
 """``sigpolicy serve``: run the admission webhook over HTTPS.
 
-    sigpolicy serve (--policy FILE | --example) [--trust FILE]
+    sigpolicy serve (--policy FILE | --example | --cluster-image-policies [--base-policy FILE])
+        [--trust FILE]
         [--catalog DIR | --kubeconfig FILE [--context NAME] | --in-cluster]
         [--host 127.0.0.1] [--port 8443]
         (--tls-cert FILE --tls-key FILE | --self-signed [--tls-dir DIR] [--tls-name NAME...])
@@ -39,6 +40,7 @@ WEBHOOK_SERVER = "webhook.server"
 DEFAULT_PORT = 8443
 DEFAULT_DEADLINE = 8.0
 WEBHOOK_TIMEOUT_LIMIT = 30.0  # the API server's hard maximum for timeoutSeconds
+CLUSTER_IMAGE_POLICIES = Path("cluster: clusterimagepolicies, imagepolicies")
 
 
 def examples() -> Path:
@@ -66,6 +68,10 @@ class ServeOptions(NamedTuple):
     log_level: str
     example: bool = False
     registry: RegistryChoice | None = None
+    # --cluster-image-policies: the cluster's ClusterImagePolicy/ImagePolicy objects are the
+    # policy (``policy`` then names them); ``base_policy`` is the nodes' own policy.json.
+    cluster_image_policies: bool = False
+    base_policy: Path | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,12 +83,24 @@ def build_parser() -> argparse.ArgumentParser:
     what = parser.add_argument_group("what to enforce").add_mutually_exclusive_group(required=True)
     what.add_argument("--policy", metavar="FILE", help="sigpolicy YAML or containers-policy.json")
     what.add_argument(
+        "--cluster-image-policies",
+        action="store_true",
+        help="the cluster's ClusterImagePolicy and ImagePolicy objects (config.openshift.io/v1),"
+        " watched: the decisions CRI-O makes with the policy.json the MCO writes",
+    )
+    what.add_argument(
         "--example",
         action="store_true",
         help="the embedded default: the bundled example policy and catalog, self-signed TLS",
     )
     parser.add_argument(
         "--trust", metavar="FILE", help="trust store (default: the policy's trust:)"
+    )
+    parser.add_argument(
+        "--base-policy",
+        metavar="FILE",
+        help="with --cluster-image-policies: the nodes' policy.json before the objects"
+        " (default: the MCO's, which accepts anything no scope covers)",
     )
     add_source_options(parser, "where images come from (one is required, or --registry)")
     add_registry_options(parser)
@@ -168,12 +186,20 @@ def parse_options(argv: Sequence[str]) -> ServeOptions:
         policy = examples() / "policy.yaml"
         if catalog is None and not args.kubeconfig and not args.in_cluster:
             catalog = examples() / "catalog"
+    elif args.cluster_image_policies:
+        if not args.kubeconfig and not args.in_cluster:
+            raise InputError(
+                "--cluster-image-policies reads the cluster: give --kubeconfig or --in-cluster"
+            )
+        policy = CLUSTER_IMAGE_POLICIES
     else:
         policy = Path(args.policy)
         if catalog is None and not args.kubeconfig and not args.in_cluster and registry is None:
             raise InputError(
                 "give where images come from: --catalog, --kubeconfig, --in-cluster or --registry"
             )
+    if args.base_policy and not args.cluster_image_policies:
+        raise InputError("--base-policy goes with --cluster-image-policies")
     if bool(args.tls_cert) != bool(args.tls_key):
         raise InputError("--tls-cert and --tls-key go together")
     if args.tls_cert and args.self_signed:
@@ -210,6 +236,8 @@ def parse_options(argv: Sequence[str]) -> ServeOptions:
         log_level=args.log_level,
         example=args.example,
         registry=registry,
+        cluster_image_policies=args.cluster_image_policies,
+        base_policy=Path(args.base_policy) if args.base_policy else None,
     )
 
 

@@ -60,6 +60,15 @@ IMAGE_STREAM_IMAGES: NamespacedKind = create_namespaced_resource(
     _IMAGE_GROUP, "v1", "ImageStreamImage", "imagestreamimages"
 )
 
+# OpenShift's sigstore image policies (config.openshift.io/v1), read as plain JSON too.
+_CONFIG_GROUP = "config.openshift.io"
+CLUSTER_IMAGE_POLICIES: GlobalKind = create_global_resource(
+    _CONFIG_GROUP, "v1", "ClusterImagePolicy", "clusterimagepolicies"
+)
+IMAGE_POLICIES: NamespacedKind = create_namespaced_resource(
+    _CONFIG_GROUP, "v1", "ImagePolicy", "imagepolicies"
+)
+
 # lightkube's spelling of "every namespace" for a namespaced kind's list and watch.
 ALL_NAMESPACES = "*"
 # Generic, like the image API kinds, so the objects come as plain JSON.

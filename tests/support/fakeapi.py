@@ -17,6 +17,8 @@ sigpolicy reads and writes, with the status codes of the reference docs:
   ``/apis/apps.openshift.io/v1/deploymentconfigs`` (list across namespaces or in one, with
   ``limit``/``continue`` pages, watch, get); ``/apis/wgpolicyk8s.io/v1alpha2`` policyreports
   (namespaced) and clusterpolicyreports (get, list, watch, post, put);
+- ``/apis/config.openshift.io/v1`` clusterimagepolicies and imagepolicies (namespaced): list
+  (across namespaces or in one), watch, get;
 - ``/version``, ``/api``, ``/apis`` (discovery).
 
 Errors are ``metav1.Status`` bodies with ``Content-Type: application/json``. Watches are

@@ -73,6 +73,11 @@ RESOURCES: dict[str, ResourceInfo] = {
     "clusterpolicyreports": ResourceInfo(
         "wgpolicyk8s.io", "v1alpha2", "ClusterPolicyReport", namespaced=False
     ),
+    # OpenShift's sigstore image policies, which serve --cluster-image-policies watches.
+    "clusterimagepolicies": ResourceInfo(
+        "config.openshift.io", "v1", "ClusterImagePolicy", namespaced=False
+    ),
+    "imagepolicies": ResourceInfo("config.openshift.io", "v1", "ImagePolicy", namespaced=True),
 }
 # API path prefix of every group the fake serves besides the image API and core.
 WORKLOAD_PREFIXES = {
@@ -80,6 +85,7 @@ WORKLOAD_PREFIXES = {
     "batch": "/apis/batch/v1",
     "apps.openshift.io": "/apis/apps.openshift.io/v1",
     "wgpolicyk8s.io": "/apis/wgpolicyk8s.io/v1alpha2",
+    "config.openshift.io": "/apis/config.openshift.io/v1",
 }
 PLURAL_OF_KIND = {info.kind: plural for plural, info in RESOURCES.items()}
 
