@@ -160,6 +160,12 @@ def _tls_files(
     return made.cert, made.key, made.ca
 
 
+def _cluster_or_none(options: ServeOptions) -> str:
+    if options.in_cluster:
+        return "in-cluster"
+    return "none (registry lookups only)" if options.registry is not None else "in-cluster"
+
+
 def _banner(options: ServeOptions, sock: socket.socket, ca: Path | None, out: TextIO) -> None:
     host, port = sock.getsockname()[:2]
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
@@ -170,7 +176,7 @@ def _banner(options: ServeOptions, sock: socket.socket, ca: Path | None, out: Te
     lines = [
         f"sigpolicy serve: listening on {url} ({routes}; GET /healthz /readyz /metrics)",
         f"  policy: {options.policy}",
-        f"  source: {options.catalog or options.kubeconfig or 'in-cluster'}",
+        f"  source: {options.catalog or options.kubeconfig or _cluster_or_none(options)}",
         f"  TLS:    {'self-signed, CA ' + str(ca) if ca else options.tls_cert}",
     ]
     if ca is not None:
