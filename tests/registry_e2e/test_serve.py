@@ -60,7 +60,7 @@ def _listening(process: subprocess.Popen[bytes]) -> str:
             left = deadline - time.monotonic()
             assert left > 0 and selector.select(left), f"no banner: {text!r}"
             chunk = os.read(process.stdout.fileno(), 4096)
-            assert chunk, f"serve ended: {text!r} {process.stderr.read()!r}"
+            assert chunk, f"serve ended: {text!r} {process.stderr and process.stderr.read()!r}"
             text += chunk.decode()
     return found.group(1)
 
