@@ -108,6 +108,31 @@ def push_signed(
     return _copy_to_registry(f"oci:{layout}:{tag}", registry, destination, registries_d, extra, env)
 
 
+def add_signature(
+    registry: RegistryServer,
+    destination: str,
+    *,
+    registries_d: Path,
+    gpg_key: GeneratedKey,
+) -> str:
+    """``skopeo copy --sign-by FPR docker://X docker://X``: one more signature, the old kept.
+
+    A copy from a layout replaces the signatures at the destination; a copy from the
+    registry itself reads them first (through ``registries_d``'s ``lookaside``) and writes
+    them back with the new one appended, as a second signer does.
+    """
+    extra = [
+        "--src-cert-dir",
+        str(registry.skopeo_cert_dir),
+        "--src-no-creds",
+        "--sign-by",
+        gpg_key.fingerprint,
+    ]
+    env = dict(os.environ, HOME=str(registry.directory), GNUPGHOME=str(gpg_key.home))
+    source = f"docker://{registry.host}/{destination}"
+    return _copy_to_registry(source, registry, destination, registries_d, extra, env)
+
+
 def push_with_signatures(
     layout: Path,
     tag: str,
