@@ -88,58 +88,79 @@ def group_by_owner(
 
     Raises InputError for a pod-bearing object without a name.
     """
-    members: list[Mapping[str, Any]] = []
+    # (object, its pod spec, its namespace)
+    members: list[tuple[Mapping[str, Any], Mapping[str, Any], str]] = []
     by_uid: dict[tuple[str, str], Mapping[str, Any]] = {}
     by_name: dict[tuple[str, str, str], Mapping[str, Any]] = {}
     for obj in objects:  # 1
-        if pod_spec(obj) is None:
+        spec = pod_spec(obj)
+        if spec is None:
             continue
         owner = _owner_of(obj)
         if namespaces is not None and owner.namespace not in namespaces:
             continue
         if not owner.name:
             raise InputError(f"a {owner.kind or 'workload'} without metadata.name")
-        members.append(obj)
+        members.append((obj, spec, owner.namespace))
         if owner.uid:
             by_uid[(owner.namespace, owner.uid)] = obj
         by_name[(owner.namespace, owner.kind, owner.name)] = obj
 
-    def top(obj: Mapping[str, Any]) -> Mapping[str, Any]:  # 2
+    roots: dict[int, Mapping[str, Any]] = {}  # id(object) -> its owner, once known
+
+    def parent_of(obj: Mapping[str, Any], namespace: str) -> Mapping[str, Any] | None:
+        ref = _controller_ref(obj)
+        if ref is None:
+            return None
+        return by_uid.get((namespace, str(ref.get("uid") or ""))) or by_name.get(
+            (namespace, str(ref.get("kind") or ""), str(ref.get("name") or ""))
+        )
+
+    def top(obj: Mapping[str, Any], namespace: str) -> Mapping[str, Any]:  # 2
         path = [obj]
-        for _ in range(MAX_OWNER_DEPTH):
+        root: Mapping[str, Any] | None = None
+        while root is None and len(path) <= MAX_OWNER_DEPTH:
             current = path[-1]
-            ref = _controller_ref(current)
-            if ref is None:
+            known = roots.get(id(current))
+            if known is not None:
+                root = known
                 break
-            namespace = _owner_of(current).namespace
-            parent = by_uid.get((namespace, str(ref.get("uid") or ""))) or by_name.get(
-                (namespace, str(ref.get("kind") or ""), str(ref.get("name") or ""))
-            )
+            parent = parent_of(current, namespace)
             if parent is None:
-                break
-            if any(parent is seen for seen in path):
+                root = current
+            elif any(parent is seen for seen in path):
                 # A loop: every member of it gets the same owner, whichever was met first.
                 loop = path[next(i for i, seen in enumerate(path) if seen is parent) :]
-                return min(loop, key=lambda o: (_owner_of(o).kind, _owner_of(o).name))
-            path.append(parent)
-        return path[-1]
+                root = min(loop, key=lambda o: (_owner_of(o).kind, _owner_of(o).name))
+            else:
+                path.append(parent)
+        if root is None:
+            root = path[-1]
+        for seen in path:
+            roots[id(seen)] = root
+        return root
 
     uses: dict[tuple[Owner, str], tuple[set[str], int, Mapping[str, Any], bool]] = {}
-    for obj in members:  # 3
-        root = top(obj)
-        owner = _owner_of(root)
-        spec = pod_spec(obj)
-        assert spec is not None  # noqa: S101 - members carry a pod spec
+    owners: dict[int, Owner] = {}
+    for obj, spec, namespace in members:  # 3
+        root = top(obj, namespace)
+        owner = owners.get(id(root))
+        if owner is None:
+            owner = owners[id(root)] = _owner_of(root)
+        counted: set[str] = set()
         for use in container_images(spec):
             key = (owner, use.image)
-            containers, count, source, from_root = uses.get(key, (set(), 0, obj, obj is root))
+            entry = uses.get(key)
+            if entry is None:
+                entry = (set(), 0, obj, obj is root)
+            containers, count, source, from_root = entry
             containers.add(f"{use.field}/{use.container}")
             if obj is root and not from_root:
                 source, from_root = obj, True
+            if use.image not in counted:
+                counted.add(use.image)
+                count += 1
             uses[key] = (containers, count, source, from_root)
-        for image in {use.image for use in container_images(spec)}:
-            containers, count, source, from_root = uses[(owner, image)]
-            uses[(owner, image)] = (containers, count + 1, source, from_root)
     found = [
         ImageUse(owner, image, tuple(sorted(containers)), count, source)
         for (owner, image), (containers, count, source, _) in uses.items()
