@@ -144,9 +144,9 @@ def group_by_owner(
     owners: dict[int, Owner] = {}
     for obj, spec, namespace in members:  # 3
         root = top(obj, namespace)
-        owner = owners.get(id(root))
-        if owner is None:
-            owner = owners[id(root)] = _owner_of(root)
+        if id(root) not in owners:
+            owners[id(root)] = _owner_of(root)
+        owner = owners[id(root)]
         counted: set[str] = set()
         for use in container_images(spec):
             key = (owner, use.image)
