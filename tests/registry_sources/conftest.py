@@ -4,6 +4,7 @@ and images pushed into it by skopeo, each signed the way one test group needs.
 - ``gpg_image``: signed twice with ``skopeo copy --sign-by`` (two keys), the signatures
   written by skopeo into a ``lookaside-staging`` folder;
 - ``sigstore_image``: one cosign signature, pushed by skopeo as the ``.sig`` tag;
+- ``mixed_image``: one of each, in one ``skopeo copy``;
 - ``unsigned_image``: nothing anywhere.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.cosign import kit
+from tests.support import gpgkit
 from tests.support.gpgkit import GeneratedKey
 from tests.support.registry_kit import ImageBuilder, RegistryServer, TestCA, push_image
 from tests.support.registry_signing import (
@@ -115,6 +117,37 @@ def sigstore_image(
         "cosigned",
         registry,
         "team/cosign:1",
+        registries_d=signing_registries_d,
+        workdir=workdir,
+        signature_files=files,
+    )
+    return PushedImage(f"{repository}:1", repository, digest)
+
+
+@pytest.fixture(scope="session")
+def mixed_image(
+    builder: ImageBuilder,
+    registry: RegistryServer,
+    signing_registries_d: Path,
+    cosign_key: kit.PrivateKey,
+    ed25519_key: GeneratedKey,
+    workdir: Path,
+) -> PushedImage:
+    """A gpg signature (to the lookaside) and a cosign one (to the tag), both by skopeo."""
+    layout = builder.image("mixed", content=b"signed both ways")
+    repository = f"{registry.host}/team/mixed"
+
+    def files(manifest: bytes, digest: str) -> list[bytes]:
+        return [
+            gpgkit.sign_atomic(ed25519_key, digest, f"{repository}:1"),
+            kit.signed_file(cosign_key, kit.payload(digest, repository)),
+        ]
+
+    digest = push_with_signatures(
+        layout,
+        "mixed",
+        registry,
+        "team/mixed:1",
         registries_d=signing_registries_d,
         workdir=workdir,
         signature_files=files,

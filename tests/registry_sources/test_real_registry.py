@@ -215,6 +215,45 @@ async def test_attachments_are_not_read_unless_registries_d_says_so(
     assert count(registry, "GET", f"sha256-{hex_}") == before
 
 
+async def test_both_kinds_at_once_in_upstreams_order(
+    tmp_path: Path,
+    registry: RegistryServer,
+    mixed_image: PushedImage,
+    staging: Path,
+    cosign_key: kit.PrivateKey,
+    ed25519_key: GeneratedKey,
+) -> None:
+    registries_d = config(
+        tmp_path,
+        f"default-docker:\n  sigstore: {staging.as_uri()}\n"
+        f"docker:\n  {registry.host}/team/mixed:\n    use-sigstore-attachments: true\n",
+    )
+    findings = await find(registry, registries_d, mixed_image.reference)
+    hex_ = mixed_image.digest.partition(":")[2]
+    assert findings.sources_asked == (
+        f"lookaside {staging.as_uri()}",
+        f"OCI referrers (tag sha256-{hex_})",
+        f"cosign tag sha256-{hex_}.sig",
+    )
+    assert verdicts_simple(findings, [ed25519_key], mixed_image.reference) == [
+        (True, ed25519_key.fingerprint)
+    ]
+    # skopeo 1.9 writes the sigstore signature to the lookaside as well as to the tag, and
+    # containers/image reads both (it deduplicates attachments only among themselves).
+    assert [name for name, _ in findings.sigstore_signatures] == [
+        "signature-2",
+        f"sha256-{hex_}.sig layer 1",
+    ]
+    keys = CosignKeySet.from_files([("cosign.pub", kit.public_pem(cosign_key))])
+    for _, attachment in findings.sigstore_signatures:
+        assert explain_cosign(
+            attachment,
+            keys,
+            digest=KnownDigest(findings.digest),
+            identity=RuleIdentity(MatchRepository(), parse_reference(mixed_image.reference)),
+        ).trusted
+
+
 # --- nothing anywhere --------------------------------------------------------------------
 
 
