@@ -6,11 +6,13 @@ extension API and lookaside GETs.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import hashlib
 import json
 import ssl
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -798,3 +800,66 @@ async def test_docker_io_is_reached_at_registry_1() -> None:
         await client.aclose()
     assert asked == ["https://registry-1.docker.io/v2/library/busybox/manifests/latest"]
     assert client.stats() == {("docker.io", "not-found"): 1}
+
+
+# --- identity tokens, the per-host cap ---------------------------------------------------------
+
+
+async def test_identity_token_is_exchanged_by_oauth2_post() -> None:
+    def respond(seen: Seen, _count: int) -> Reply:
+        if seen.path == "/token" and seen.method == "POST":
+            return Reply(200, {}, b'{"access_token": "from-refresh", "expires_in": 120}')
+        if seen.headers.get("authorization") == "Bearer from-refresh":
+            return Reply(200, OCI, MANIFEST)
+        return Reply(401, {"WWW-Authenticate": f'Bearer realm="{server.url}/token",service="s"'})
+
+    document = {"auths": {"HOST": {"identitytoken": "refresh-" + SECRET}}}
+    with HostileServer(respond) as server:
+        credentials = CredentialSet.from_docker_config(
+            json.dumps(document).encode().replace(b"HOST", server.host.encode()), "authfile a.json"
+        )
+        client = _client(server.host)
+        try:
+            manifest = await client.get_manifest(
+                _ref(server), "v1", credentials=credentials, deadline=time.monotonic() + 10
+            )
+        finally:
+            await client.aclose()
+    assert str(manifest.digest) == DIGEST
+    token_request = server.seen[1]
+    assert (token_request.method, token_request.path) == ("POST", "/token")
+    assert "authorization" not in token_request.headers  # the refresh token is the credential
+
+
+async def test_per_host_concurrency_cap() -> None:
+    lock = threading.Lock()
+    in_flight = [0, 0]  # now, most
+
+    def respond(_seen: Seen, _count: int) -> Reply:
+        with lock:
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight[1], in_flight[0])
+        time.sleep(0.05)
+        with lock:
+            in_flight[0] -= 1
+        return Reply(200, OCI, MANIFEST)
+
+    with HostileServer(respond) as server:
+        client = _client(server.host, per_host_concurrency=2)
+        try:
+            await asyncio.gather(
+                *(
+                    client.get_manifest(
+                        _ref(server),
+                        DIGEST,
+                        credentials=CredentialSet(),
+                        deadline=time.monotonic() + 10,
+                    )
+                    for _ in range(8)
+                )
+            )
+        finally:
+            await client.aclose()
+    assert len(server.seen) == 8
+    assert in_flight[1] == 2
+    assert client.stats() == {(server.host, "ok"): 8}
