@@ -34,6 +34,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "keep ImageSignature conditions recorded (watch, or --once)",
     ),
     "check-image": ("sigpolicy.cli.check_image_cmd", "one policy decision for one image"),
+    "import-signatures": (
+        "sigpolicy.cli.import_signatures_cmd",
+        "create ImageSignatures from the signatures registries hold",
+    ),
     "policy": ("sigpolicy.cli.policy_cmd", "check a policy, explain a decision, run a test suite"),
     "serve": ("sigpolicy.cli.serve_cmd", "run the admission webhook over HTTPS"),
     "admit": ("sigpolicy.cli.admit_cmd", "print the webhook's answer to an AdmissionReview file"),

@@ -2,8 +2,10 @@
 
     sigpolicy record (--trust FILE | --keyring FILE...) [--catalog DIR | --kubeconfig FILE |
         --in-cluster] [--once] [--stale-after 24h] [--resync-every 10m]
-        [--lease NAMESPACE/NAME --identity ID]
+        [--lease NAMESPACE/NAME --identity ID] [--import-signatures [registry options]]
 
+``--import-signatures`` first imports the signatures registries hold, as
+``sigpolicy import-signatures --all`` does, once at start; then the recorder verifies them.
 With ``--once``: one pass, then exit 0 (everything recorded), 1 (some images could not be
 written after retries) or 2 (bad invocation, source unreachable from the start).
 Without it: runs until interrupted; with ``--lease``, only the replica holding the
@@ -17,12 +19,15 @@ import asyncio
 import logging
 import os
 import socket
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
+from sigpolicy.cli.import_signatures_cmd import add_import_options
 from sigpolicy.cli.logs import setup_logging
 from sigpolicy.cli.main import EXIT_OK, EXIT_REJECTED
 from sigpolicy.cli.options import add_source_options, add_trust_options, load_trust, open_source
+from sigpolicy.cli.registry_options import add_registry_options, registry_choice
 from sigpolicy.errors import InputError
 from sigpolicy.recorder.loop import Recorder, RecorderSettings, run_forever
 from sigpolicy.signature.backends import BACKENDS
@@ -77,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_trust_options(parser)
     add_source_options(parser)
+    parser.add_argument(
+        "--import-signatures",
+        action="store_true",
+        help="first import the signatures registries hold (as sigpolicy import-signatures"
+        " --all; the registry options below), then verify",
+    )
+    add_import_options(parser)
+    add_registry_options(parser)
     return parser
 
 
@@ -102,6 +115,8 @@ async def _run(args: argparse.Namespace) -> int:
             trust.current,
             RecorderSettings(stale_after=args.stale_after, backend=args.backend),
         )
+        if args.import_signatures:
+            await _import(source, args)
         if args.once:
             totals = await recorder.run_pass()
             return EXIT_OK if not totals.failed else EXIT_REJECTED
@@ -120,6 +135,20 @@ async def _run(args: argparse.Namespace) -> int:
         return await _lead(source, args, work)
     finally:
         await source.close()
+
+
+async def _import(source: ImageSource, args: argparse.Namespace) -> None:
+    """``--import-signatures``: one import pass before the recorder starts."""
+    from sigpolicy.cli.import_signatures_cmd import import_all
+
+    args.registry = True
+    choice = registry_choice(args)
+    assert choice is not None  # noqa: S101 - --registry is set just above
+    totals = await import_all(source, choice, await source.list_images(), args, sys.stderr)
+    log = logging.getLogger("sigpolicy.record")
+    for failure in totals.failed:
+        log.warning("import-signatures: %s", failure)
+    log.info("import-signatures: %s", totals.summary())
 
 
 async def _lead(

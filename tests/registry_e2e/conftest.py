@@ -59,6 +59,11 @@ class World:
     unsigned: str
     locked_image: str
     key: GeneratedKey
+    staging: Path
+
+    def lookaside_signature(self, digest: str, path: str, number: int = 1) -> Path:
+        """Where skopeo wrote a signature (registries.d(5) layout, no host in the path)."""
+        return self.staging / f"{path}@{digest.replace(':', '=')}" / f"signature-{number}"
 
     def registry_args(self, *extra: str) -> list[str]:
         return [
@@ -134,4 +139,5 @@ def world(tmp_path_factory: pytest.TempPathFactory, ed25519_key: GeneratedKey) -
             unsigned=f"{open_registry.host}/team/unsigned:v1",
             locked_image=locked_image,
             key=ed25519_key,
+            staging=staging,
         )
