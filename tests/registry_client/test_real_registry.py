@@ -24,8 +24,9 @@ from sigpolicy.sources.registry import (
     RegistryProtocolError,
     RegistryUnreachableError,
 )
-from tests.registry_client.conftest import PASSWORD, USER, Pushed
+from tests.registry_client.conftest import PASSWORD, TOKEN_PASSWORD, TOKEN_USER, USER, Pushed
 from tests.support.registry_kit import RegistryServer, TestCA, free_port
+from tests.support.registry_token import TokenIssuer
 
 NONE = CredentialSet()
 
@@ -367,3 +368,60 @@ async def test_bad_certs_d_is_an_input_error(
             )
     finally:
         await client.aclose()
+
+
+# --- the registry's own token auth (auth: token), with the test issuer --------------------
+
+TOKEN_CASES = [
+    # (image, credential entry or None, credential named in the refusal or None for success)
+    pytest.param("tokened", {"username": TOKEN_USER, "password": TOKEN_PASSWORD}, None, id="user"),
+    pytest.param(
+        "tokened",
+        {"username": TOKEN_USER, "password": "wrong"},
+        "secret ns/pull, entry {host}",
+        id="wrong-password-at-the-realm",
+    ),
+    pytest.param("tokened", None, "anonymous", id="anonymous-private"),
+    pytest.param("tokened-public", None, None, id="anonymous-public"),
+]
+
+
+@pytest.mark.parametrize(("name", "entry", "refused"), TOKEN_CASES)
+async def test_token_auth(
+    name: str,
+    entry: dict[str, str] | None,
+    refused: str | None,
+    images: dict[str, Pushed],
+    certs_d: Path,
+    token_issuer: TokenIssuer,
+) -> None:
+    pushed = images[name]
+    host = pushed.registry.host
+    auths = {host: entry} if entry is not None else {}
+    credentials = CredentialSet.from_docker_config(
+        json.dumps({"auths": auths}).encode(), "secret ns/pull"
+    )
+    reference = parse_reference(pushed.repository)
+    asked_before = len(token_issuer.requests)
+    start = len(pushed.registry.access_log())
+    client = RegistryClient(RegistryOptions(cert_dir=certs_d))
+    try:
+        if refused is None:
+            for _ in range(2):  # the second call uses the cached token
+                manifest = await client.get_manifest(
+                    reference, pushed.tag, credentials=credentials, deadline=_deadline()
+                )
+                assert str(manifest.digest) == pushed.digest
+            assert len(token_issuer.requests) == asked_before + 1
+            assert len(_log_since(pushed.registry, start)) == 3  # 401, then two with the token
+            return
+        with pytest.raises(RegistryAuthError) as caught:
+            await client.get_manifest(
+                reference, pushed.tag, credentials=credentials, deadline=_deadline()
+            )
+    finally:
+        await client.aclose()
+    assert caught.value.credential == refused.format(host=host)
+    assert "wrong" not in str(caught.value)
+    assert len(token_issuer.requests) == asked_before + 1
+    assert len(_log_since(pushed.registry, start)) <= 2

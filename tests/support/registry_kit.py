@@ -28,6 +28,8 @@ fixtures of your own conftest, as ``tests/registry_client/conftest.py`` does)::
   (SIGTERM, then SIGKILL). Its stdout (the access log, Apache combined format) and stderr
   (the app log) go to files in its directory; :meth:`RegistryServer.access_log` parses the
   former so tests can count the requests the registry really served.
+- ``RegistryServer(..., token=TokenIssuer(...))`` runs the registry's real token auth
+  (``auth: token``) against the issuer of ``tests/support/registry_token.py``.
 - :class:`ImageBuilder` builds OCI image layouts from a tiny generated layer (a tar with one
   file whose content differs per image, so every image has its own digest).
 - :func:`push_image` runs ``skopeo copy`` into the registry (``--dest-cert-dir`` with the CA,
@@ -57,7 +59,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Literal, Protocol
 
 import bcrypt
 from cryptography import x509
@@ -215,6 +217,14 @@ _ACCESS_RE = re.compile(
 )
 
 
+class TokenAuth(Protocol):
+    """A token issuer the registry trusts (tests/support/registry_token.py)."""
+
+    def registry_auth_config(self) -> list[str]:
+        """The ``auth:`` block's lines of the registry's config.yml, unindented."""
+        ...
+
+
 class RegistryServer:
     """One ``docker-registry`` process on loopback over TLS (see the module docstring)."""
 
@@ -225,11 +235,13 @@ class RegistryServer:
         *,
         users: Mapping[str, str] | None = None,
         tls: bool = True,
+        token: TokenAuth | None = None,
     ) -> None:
         self.directory = directory
         self.ca = ca
         self.users = dict(users or {})
         self.tls = tls
+        self.token = token
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._stdout: io.BufferedWriter | None = None
@@ -282,7 +294,9 @@ class RegistryServer:
                 f"    certificate: {json.dumps(str(self.ca.server_cert))}",
                 f"    key: {json.dumps(str(self.ca.server_key))}",
             ]
-        if self.users:
+        if self.token is not None:
+            lines += ["auth:", *(f"  {line}" for line in self.token.registry_auth_config())]
+        elif self.users:
             htpasswd = self.directory / "htpasswd"
             htpasswd.write_text(
                 "".join(
