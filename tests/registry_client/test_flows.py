@@ -20,6 +20,7 @@ from collections.abc import Callable
 import httpx2
 import pytest
 
+from sigpolicy.errors import InputError
 from sigpolicy.reference.digest import parse_digest
 from sigpolicy.reference.docker import Reference, parse_reference
 from sigpolicy.sources.registry import (
@@ -863,3 +864,44 @@ async def test_per_host_concurrency_cap() -> None:
     assert len(server.seen) == 8
     assert in_flight[1] == 2
     assert client.stats() == {(server.host, "ok"): 8}
+
+
+# --- bad input never reaches the network ------------------------------------------------------
+
+BAD_INPUT = [
+    pytest.param(
+        "127.0.0.1:1/team/app",
+        "manifest",
+        "bad tag!",
+        "is neither a tag nor a digest",
+        id="bad-tag",
+    ),
+    pytest.param(
+        "127.0.0.1:1/team/app", "manifest", "sha256:zz", "invalid digest", id="bad-digest"
+    ),
+    pytest.param(
+        "127.0.0.1:1/team/app", "resolve", "-x", "is not a valid tag", id="bad-tag-to-resolve"
+    ),
+    pytest.param("my_registry.local/app", "manifest", "v1", "names no registry host", id="no-host"),
+]
+
+
+@pytest.mark.parametrize(("reference", "call", "argument", "message"), BAD_INPUT)
+async def test_bad_input_is_an_input_error(
+    reference: str, call: str, argument: str, message: str
+) -> None:
+    client = _client()
+    ref = parse_reference(reference)
+    try:
+        with pytest.raises(InputError, match=message):
+            if call == "manifest":
+                await client.get_manifest(
+                    ref, argument, credentials=CredentialSet(), deadline=time.monotonic() + 5
+                )
+            else:
+                await client.resolve_tag(
+                    ref, argument, credentials=CredentialSet(), deadline=time.monotonic() + 5
+                )
+    finally:
+        await client.aclose()
+    assert client.stats() == {}

@@ -409,18 +409,19 @@ class Exchange:
             raise RegistryProtocolError(
                 host, f"{what}: token realm {token_auth.host} sent no usable token"
             )
-        self.tokens.put((auth.host, scope, credential), token, expires_in)
+        # Cached under the scope this client asks for, which is what the next call looks up;
+        # a registry whose challenge names another scope still gets one token per lifetime.
+        self.tokens.put((auth.host, auth.scope or scope, credential), token, expires_in)
         return token
 
     def attach_cached_token(self, auth: AuthState) -> None:
         """Before the first request: a token still valid for this host, scope and credential."""
-        token = self.tokens.get((auth.host, auth.scope or "", auth.credential))
+        if auth.scope is None:
+            return
+        token = self.tokens.get((auth.host, auth.scope, auth.credential))
         if token is not None:
             auth.header = f"Bearer {token}"
             auth.cached = True
-
-    def drop_cached_token(self, auth: AuthState) -> None:
-        self.tokens.drop((auth.host, auth.scope or "", auth.credential))
 
 
 def _token_of(body: bytes) -> tuple[str | None, object]:

@@ -36,7 +36,7 @@ from typing import Any, Final, TypeVar
 
 import httpx2
 
-from sigpolicy.errors import SigpolicyError, VerificationError
+from sigpolicy.errors import InputError, SigpolicyError, VerificationError
 from sigpolicy.reference.digest import Digest, InvalidDigestError, parse_digest
 from sigpolicy.reference.docker import DEFAULT_DOMAIN, Reference
 from sigpolicy.reference.manifest import manifest_digest
@@ -168,7 +168,7 @@ class RegistryClient:
         """
         target = self._target(repository)
         if not _TAG_RE.fullmatch(tag):
-            raise RegistryProtocolError(target.host, f"tag {tag!r}: not a valid tag")
+            raise InputError(f"{repository.repository}: {tag[:200]!r} is not a valid tag")
         what = f"tag {repository.repository}:{tag}"
         path = f"/v2/{repository.path}/manifests/{tag}"
 
@@ -407,7 +407,7 @@ class RegistryClient:
     def _target(self, repository: Reference) -> _Target:
         host = repository.domain
         if not host:
-            raise RegistryProtocolError("", f"{repository}: the reference names no registry host")
+            raise InputError(f"{repository}: the reference names no registry host")
         api_host = _DOCKER_HUB_API if host == DEFAULT_DOMAIN else host
         insecure = self.options.is_insecure(host)
         return _Target(host, f"{'http' if insecure else 'https'}://{api_host}", insecure)
@@ -520,11 +520,11 @@ class RegistryClient:
 
 
 def _tag_or_digest(reference: str) -> Digest | None:
-    """The digest of a ``algorithm:hex`` reference, None for a tag; refuses anything else."""
+    """The digest of an ``algorithm:hex`` reference, None for a tag; InputError otherwise."""
     if ":" in reference:
         return parse_digest(reference)
     if not _TAG_RE.fullmatch(reference):
-        raise RegistryProtocolError("", f"{reference!r}: neither a tag nor a digest")
+        raise InputError(f"{reference[:200]!r} is neither a tag nor a digest")
     return None
 
 
