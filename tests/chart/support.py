@@ -121,6 +121,15 @@ VARIATIONS = {
         Variation("timeout-7", ("webhook.timeoutSeconds=7",)),
         Variation("replicas-3", ("replicaCount=3",)),
         Variation("mutating", ("webhook.mutating.enabled=true",)),
+        Variation(
+            "registry",
+            (
+                "registry.enabled=true",
+                "registry.podPullSecrets=true",
+                "registry.pullSecret=openshift-config/pull-secret",
+                "registry.insecureRegistries={10.0.0.1:5000}",
+            ),
+        ),
         Variation("everything", EVERYTHING, with_keys=True),
         Variation("everything-cert-manager", (*EVERYTHING, "certManager.enabled=true"), True),
         # The oldest schemas kubernetes-validate bundles; no matchConditions before 1.28.
