@@ -31,6 +31,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from webhook.audit_metrics import AuditCollector
+
 if TYPE_CHECKING:
     from webhook.state import Runtime
 
@@ -97,6 +99,9 @@ class WebhookMetrics:
         self.runtime: Callable[[], Runtime | None] = lambda: None
         self.tls: Reloading | None = None
         self.registry.register(_RuntimeCollector(self))
+        self.registry.register(
+            AuditCollector(lambda: getattr(self.runtime(), "audit", None))  # webhook.audit_task
+        )
 
     def watch_runtime(self, runtime: Callable[[], Runtime | None]) -> None:
         self.runtime = runtime

@@ -103,7 +103,12 @@ async def _load(
         trust_path or "(none)",
         "(registry only)" if source is None else source.description,
     )
-    return Runtime(admission, policy, trust, source, tuple(background), registry)
+    audit = None
+    if options.audit_interval:  # 6
+        from webhook.audit_task import start_background_audit
+
+        audit = start_background_audit(options, admission, source, clock, background)
+    return Runtime(admission, policy, trust, source, tuple(background), registry, audit)
 
 
 def _open_registry(

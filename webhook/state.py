@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sigpolicy.admission.model import MAX_REVIEW_BYTES, AdmissionOutcome, ReviewRequest
+from sigpolicy.audit.background import AuditStatus
 from sigpolicy.errors import SigpolicyError
 from sigpolicy.policy.watch import PolicyWatcher
 from sigpolicy.sources.base import ImageSource, WatchedImageSource
@@ -60,6 +61,7 @@ class Runtime:
     source: ImageSource | None = None
     background: tuple[BackgroundTask, ...] = ()
     registry: RegistryLookups | None = None
+    audit: AuditStatus | None = None  # serve --audit-interval (webhook.audit_task)
 
     def details(self) -> dict[str, Any]:
         """For ``/readyz``: what is loaded, how often it reloaded, the last reload error."""

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sigpolicy.admission.engine import DEFAULT_REGISTRY_HOSTS, AdmissionSettings
+from sigpolicy.cli.audit_options import add_audit_options, audit_lease
 from sigpolicy.cli.options import add_source_options
 from sigpolicy.cli.registry_options import RegistryChoice, add_registry_options, registry_choice
 from sigpolicy.errors import InputError
@@ -72,6 +73,10 @@ class ServeOptions(NamedTuple):
     # policy (``policy`` then names them); ``base_policy`` is the nodes' own policy.json.
     cluster_image_policies: bool = False
     base_policy: Path | None = None
+    # --audit-interval: audit every workload in the background (sigpolicy.audit.background);
+    # its PolicyReports are written by the replica holding the Lease --audit-lease.
+    audit_interval: int | None = None
+    audit_lease: str | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also check pods created by a controller (default: their template was checked)",
     )
+    add_audit_options(parser)
     parser.add_argument(
         "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")
     )
@@ -238,6 +244,8 @@ def parse_options(argv: Sequence[str]) -> ServeOptions:
         registry=registry,
         cluster_image_policies=args.cluster_image_policies,
         base_policy=Path(args.base_policy) if args.base_policy else None,
+        audit_interval=args.audit_interval,
+        audit_lease=audit_lease(args),
     )
 
 
