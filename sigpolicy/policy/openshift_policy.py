@@ -169,12 +169,13 @@ def build_openshift_policy(
     cluster = _load(translation.cluster, f"{origin}: the policy.json the MCO writes", base_dir)
     scopes = list(cluster.index.scopes)
     renamed = [_named(scope, translation, None, i) for i, scope in enumerate(scopes)]
-    for namespace, doc in translation.namespaces.items():  # 4
-        loaded = _load(doc, f"{origin}: the {namespace}.json the MCO writes", base_dir)
+    default = translation.cluster["default"]
+    for namespace, own in translation.namespace_scopes.items():  # 4
+        # Only what the namespace's file adds or changes: the rest is the cluster file's,
+        # already loaded (loading each namespace's whole file would cost namespaces x scopes).
+        mini = {"default": default, "transports": {"docker": own}}
+        loaded = _load(mini, f"{origin}: the {namespace}.json the MCO writes", base_dir)
         for scope in loaded.index.scopes:
-            key = scope.name if scope.name != '""' else ""
-            if _docker(doc).get(key) == _docker(translation.cluster).get(key):
-                continue  # the same as the cluster file's: that one serves every namespace
             limited = scope._replace(namespaces=NamespaceCondition(frozenset({namespace}), None))
             renamed.append(_named(limited, translation, namespace, len(renamed)))
     policy = OpenShiftPolicy(
@@ -191,12 +192,13 @@ def translation_text(policy: Policy, namespace: str | None) -> str:
     if not isinstance(policy, OpenShiftPolicy):
         return ""
     translation = policy.translation
-    if namespace is not None and namespace in translation.namespaces:
+    if namespace is not None and namespace in translation.namespace_scopes:
         title = f"/etc/crio/policies/{namespace}.json, as the MCO writes it (pods of {namespace}):"
     else:
         title = "/etc/containers/policy.json, as the MCO writes it"
-        if translation.namespaces:
-            title += f" (namespaces {', '.join(translation.namespaces)} have their own file)"
+        if translation.namespace_scopes:
+            names = ", ".join(translation.namespace_scopes)
+            title += f" (namespaces {names} have their own file)"
         title += ":"
     lines = [title, json.dumps(translation.document_for(namespace), indent=2)]
     lines.extend(f"ignored: {conflict.describe()}" for conflict in translation.conflicts)
@@ -207,11 +209,6 @@ def _load(document: JsonObject, origin: str, base_dir: Path) -> Policy:
     # The documents are ours; a refusal here is the loader's (e.g. a requirement it does not
     # support), and its message names the translated document's JSON path.
     return load_containers_policy(document, origin=origin, base=base_dir)
-
-
-def _docker(document: JsonObject) -> dict[str, Any]:
-    docker = (document.get("transports") or {}).get("docker") or {}
-    return docker if isinstance(docker, dict) else {}
 
 
 def _named(scope: Scope, translation: Translation, namespace: str | None, position: int) -> Scope:

@@ -67,19 +67,32 @@ class Conflict:
 
 @dataclass(frozen=True)
 class Translation:
-    """The cluster's policy.json, each namespace's, and where every scope came from."""
+    """The cluster's policy.json, each namespace's, and where every scope came from.
+
+    A namespace's file is the cluster's plus its own scopes: only those are kept
+    (``namespace_scopes``), and the whole file is made when asked for."""
 
     cluster: JsonObject
-    namespaces: dict[str, JsonObject]
+    namespace_scopes: dict[str, dict[str, list[JsonObject]]]
     conflicts: tuple[Conflict, ...]
     # (namespace or None, scope) -> labels of the objects that set it
     provenance: dict[tuple[str | None, str], tuple[str, ...]] = field(default_factory=dict)
 
+    @property
+    def namespaces(self) -> dict[str, JsonObject]:
+        """Every namespace's whole file, as the MCO writes ``/etc/crio/policies/<ns>.json``."""
+        return {namespace: self.document_for(namespace) for namespace in self.namespace_scopes}
+
     def document_for(self, namespace: str | None) -> JsonObject:
         """The file CRI-O uses for a pod of ``namespace``."""
-        if namespace is not None and namespace in self.namespaces:
-            return self.namespaces[namespace]
-        return self.cluster
+        if namespace is None or namespace not in self.namespace_scopes:
+            return self.cluster
+        document = copy.deepcopy(self.cluster)
+        transports = document.setdefault("transports", {})
+        docker = {**(transports.get("docker") or {}), **self.namespace_scopes[namespace]}
+        transports["docker"] = docker
+        transports["atomic"] = _atomic(docker)
+        return document
 
 
 def requirement(policy: ImagePolicyObject) -> JsonObject:
@@ -119,11 +132,12 @@ def translate(policies: list[ImagePolicyObject], base: JsonObject | None = None)
             provenance[(None, scope)] = (*provenance.get((None, scope), ()), policy.label)
     namespace_scopes: dict[str, dict[str, list[JsonObject]]] = {}
     conflicts: list[Conflict] = []
+    parents = frozenset(cluster_scopes)
     for policy in namespaced:  # 3
         item = requirement(policy)
         namespace = str(policy.namespace)
         for scope in policy.scopes:
-            nest = next((c for c in cluster_scopes if scope_is_nested_inside(scope, c)), None)
+            nest = nesting_parent(scope, parents)
             if nest is not None:
                 conflicts.append(Conflict(policy, scope, nest))
                 continue
@@ -131,11 +145,25 @@ def translate(policies: list[ImagePolicyObject], base: JsonObject | None = None)
             key = (namespace, scope)
             provenance[key] = (*provenance.get(key, ()), policy.label)
     cluster = _merge(copy.deepcopy(base if base is not None else MCO_TEMPLATE), cluster_scopes)
-    namespaces = {
-        namespace: _merge(copy.deepcopy(cluster), scopes)
+    docker = (cluster.get("transports") or {}).get("docker") or {}
+    own = {
+        namespace: {
+            scope: _merged(docker.get(scope), items) for scope, items in sorted(scopes.items())
+        }
         for namespace, scopes in sorted(namespace_scopes.items())
     }
-    return Translation(cluster, namespaces, tuple(conflicts), provenance)
+    return Translation(cluster, own, tuple(conflicts), provenance)
+
+
+def nesting_parent(sub: str, parents: frozenset[str]) -> str | None:
+    """One of ``parents`` that ``sub`` nests inside (:func:`scope_is_nested_inside`), found by
+    looking up ``sub``'s own parents rather than comparing it with every one."""
+    candidates = [sub]
+    candidates.extend(sub[:i] for i, c in enumerate(sub) if c == "/")
+    head = sub.split(":")[0] if ":" in sub else sub.split("/")[0]
+    if ":" not in sub or "/" not in head:
+        candidates.extend("*" + head[i:] for i, c in enumerate(head) if c == ".")
+    return next((c for c in candidates if c in parents), None)
 
 
 def scope_is_nested_inside(sub: str, sup: str) -> bool:
@@ -165,14 +193,21 @@ def _merge(document: JsonObject, scopes: dict[str, list[JsonObject]]) -> JsonObj
     transports = document.setdefault("transports", {})
     docker: dict[str, list[JsonObject]] = dict(transports.get("docker") or {})
     for scope, items in sorted(scopes.items()):
-        existing = docker.get(scope)
-        if existing is None or existing == [ACCEPT_ANYTHING]:
-            docker[scope] = list(items)
-        else:
-            docker[scope] = [*existing, *items]
+        docker[scope] = _merged(docker.get(scope), items)
     transports["docker"] = docker
-    transports["atomic"] = {scope: items for scope, items in docker.items() if scope.count("/") < 3}
+    transports["atomic"] = _atomic(docker)
     return document
+
+
+def _merged(existing: list[JsonObject] | None, items: list[JsonObject]) -> list[JsonObject]:
+    """Step 4: an accept-anything scope gives way; any other keeps its own requirements."""
+    if existing is None or existing == [ACCEPT_ANYTHING]:
+        return list(items)
+    return [*existing, *items]
+
+
+def _atomic(docker: dict[str, list[JsonObject]]) -> dict[str, list[JsonObject]]:
+    return {scope: items for scope, items in docker.items() if scope.count("/") < 3}
 
 
 def _pki(trust: PKITrust) -> JsonObject:

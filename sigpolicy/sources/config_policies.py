@@ -9,10 +9,13 @@ the Machine Config Operator renders into CRI-O's policy files
 2. :meth:`ClusterPolicyWatcher.run` watches both from the list's ``resourceVersion``; a broken
    stream resumes from the last version seen (with backoff), a version the server no longer
    keeps (410) means list again, a stream silent past the server's timeout is presumed dead.
-3. Every change rebuilds the policy from all objects, whole, and replaces it in one reference
-   assignment (a decision in flight finishes with the policy it started with). A set of objects
-   that does not build (one bad object) is rejected whole: the last good policy stays, the error
-   is logged once, counted and kept for ``/readyz``, as :class:`PolicyWatcher` does for files.
+3. Changes rebuild the policy from all objects, whole, and replace it in one reference
+   assignment (a decision in flight finishes with the policy it started with). A burst of
+   changes (an operator applying many objects) is one rebuild, ``settle`` seconds after the
+   first, made off the event loop (a cluster's thousands of objects take a fraction of a
+   second, which reviews must not wait out). A set of objects that does not build (one bad
+   object) is rejected whole: the last good policy stays, the error is logged once, counted and
+   kept for ``/readyz``, as :class:`PolicyWatcher` does for files.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class ClusterPolicyWatcher(PolicyWatcher):
         backoff: WatchBackoff | None = None,
         watch_seconds: int = DEFAULT_WATCH_SECONDS,
         stall_margin: float = 30.0,
+        settle: float = 0.1,
     ) -> None:
         # Not the file watcher's __init__: nothing is read from disk; the fields it keeps
         # for /readyz and the metrics are the same.
@@ -74,9 +78,11 @@ class ClusterPolicyWatcher(PolicyWatcher):
         self._backoff = backoff or WatchBackoff()
         self._watch_seconds = watch_seconds
         self._stall_margin = stall_margin
+        self._settle = settle
+        self._dirty = asyncio.Event()
         self._objects: dict[tuple[str, str], JsonObject] = {}
         self._versions: dict[str, str] = {}
-        self._policy: Policy = self._build()
+        self._policy: Policy = self._build(self._objects)
 
     @classmethod
     async def open(
@@ -92,7 +98,7 @@ class ClusterPolicyWatcher(PolicyWatcher):
         watcher = cls(api, base, base_dir=base_dir, backoff=backoff, watch_seconds=watch_seconds)
         for kind, namespace in watcher._kinds():
             await watcher._relist(kind, namespace)
-        watcher._policy = watcher._build()
+        watcher._policy = watcher._build(watcher._objects)
         return watcher
 
     def current(self, *, now: float) -> Policy:
@@ -107,6 +113,7 @@ class ClusterPolicyWatcher(PolicyWatcher):
         async with asyncio.TaskGroup() as group:
             for kind, namespace in self._kinds():
                 group.create_task(self._follow(kind, namespace))
+            group.create_task(self._rebuilder())
 
     def _kinds(self) -> tuple[tuple[Kind, str | None], ...]:
         return ((CLUSTER_IMAGE_POLICIES, None), (IMAGE_POLICIES, ALL_NAMESPACES))
@@ -145,11 +152,11 @@ class ClusterPolicyWatcher(PolicyWatcher):
                             self._objects[(plural, _name(raw))] = raw
                         else:
                             continue  # BOOKMARK: only its version matters
-                        self._rebuild()
+                        self._dirty.set()
             except WatchExpiredError as err:
                 log.info("watch expired, listing %s again: %s", plural, err.diagnostics())
                 await self._relist_until_done(kind, namespace, backoff)
-                self._rebuild()
+                self._dirty.set()
             except WatchStalledError as err:
                 log.info("%s watch went silent, resuming: %s", plural, err.diagnostics())
             except SourceError as err:
@@ -167,9 +174,16 @@ class ClusterPolicyWatcher(PolicyWatcher):
                 log.warning("listing failed, retrying: %s", err.diagnostics())
                 await backoff.sleep()
 
-    def _rebuild(self) -> None:
+    async def _rebuilder(self) -> None:
+        while True:
+            await self._dirty.wait()
+            await asyncio.sleep(self._settle)
+            self._dirty.clear()
+            await self._rebuild(dict(self._objects))
+
+    async def _rebuild(self, objects: dict[tuple[str, str], JsonObject]) -> None:
         try:
-            policy = self._build()
+            policy = await asyncio.to_thread(self._build, objects)
         except SigpolicyError as exc:
             message = exc.diagnostics()
             if message != self.last_error:
@@ -180,12 +194,12 @@ class ClusterPolicyWatcher(PolicyWatcher):
         self._policy = policy
         self.reloads += 1
         self.last_error = None
-        log.info("image policies reloaded: %d objects", len(self._objects))
+        log.info("image policies reloaded: %d objects", len(objects))
 
-    def _build(self) -> Policy:
+    def _build(self, objects: dict[tuple[str, str], JsonObject]) -> Policy:
         parsed = [
             parse_policy_object(_with_kind(raw, plural), origin=f"{ORIGIN} {plural}/{key}")
-            for (plural, key), raw in sorted(self._objects.items())
+            for (plural, key), raw in sorted(objects.items())
         ]
         return build_openshift_policy(
             parsed, self.base, origin=f"{ORIGIN} image policies", base_dir=self.base_dir

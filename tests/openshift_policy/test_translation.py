@@ -9,6 +9,7 @@ import pytest
 from sigpolicy.policy.openshift_objects import parse_policy_object
 from sigpolicy.policy.openshift_translate import (
     MCO_TEMPLATE,
+    nesting_parent,
     requirement,
     scope_is_nested_inside,
     translate,
@@ -106,6 +107,13 @@ NESTING: dict[str, tuple[str, str, bool]] = {
 def test_scope_nesting_follows_runtime_utils(name: str) -> None:
     sub, sup, nested = NESTING[name]
     assert scope_is_nested_inside(sub, sup) is nested
+
+
+@pytest.mark.parametrize("name", NESTING)
+def test_the_indexed_lookup_agrees_with_the_rule(name: str) -> None:
+    sub, sup, nested = NESTING[name]
+    others = frozenset({"unrelated.example.net", "*.example.net", "registry.example.com/zzz"})
+    assert nesting_parent(sub, others | {sup}) == (sup if nested else None)
 
 
 def test_namespace_files_inherit_the_cluster_file_and_only_their_own_scopes() -> None:

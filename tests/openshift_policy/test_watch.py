@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sigpolicy.policy.decision import Decision
+from sigpolicy.policy.openshift_policy import OpenShiftPolicy
 from sigpolicy.reference.docker import parse_reference
 from sigpolicy.sources.cluster import ClusterSource, WatchBackoff
 from sigpolicy.sources.config_policies import ClusterPolicyWatcher
@@ -60,6 +61,13 @@ async def until(condition: Callable[[], bool]) -> None:
     async with asyncio.timeout(10):
         while not condition():
             await asyncio.sleep(0.02)
+
+
+def built_from(watcher: ClusterPolicyWatcher) -> set[str]:
+    """The objects the policy in force was built from."""
+    policy = watcher.current(now=0)
+    assert isinstance(policy, OpenShiftPolicy)
+    return {obj.label for obj in policy.objects}
 
 
 @pytest.fixture
@@ -144,12 +152,14 @@ def test_cut_streams_and_compaction_are_followed(
             await until(lambda: fake_api.open_watches() == 2)
             fake_api.cut_watches()
             fake_api.add(by(KEY_A))
-            await until(lambda: watcher.object_count == 1)
+            await until(lambda: watcher.reloads == 1)
+            assert watcher.object_count == 1
             assert not (await decide(watcher, layouts["b"], None)).allowed
             await until(lambda: fake_api.open_watches() == 2)
             fake_api.store.compact()
             fake_api.cut_watches()
             fake_api.add(image_policy("shop", "own", [APP], public_key(kit.public_pem(KEY_B))))
-            await until(lambda: watcher.object_count == 2)
+            await until(lambda: "ImagePolicy shop/own" in built_from(watcher))
+            assert watcher.object_count == 2
 
     asyncio.run(scenario())
