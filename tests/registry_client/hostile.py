@@ -7,7 +7,8 @@ every request it saw, so tests count round trips instead of timing anything.
 
 A :class:`Reply` body is ``bytes`` (sent with ``Content-Length``) or an iterator of chunks
 (sent with chunked transfer encoding, one chunk at a time, for endless or slow bodies);
-``delay`` sleeps before the status line (a slow answer). A client that hangs up ends the
+``delay`` sleeps before the status line (a slow answer); ``stall`` holds the connection after
+a body shorter than its declared ``Content-Length``. A client that hangs up ends the
 handler quietly.
 """
 
@@ -27,6 +28,7 @@ class Seen:
     method: str
     path: str
     headers: Mapping[str, str]  # lowercased names
+    peer_port: int = 0  # the client's port: the same one for requests on one connection
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes | Iterator[bytes] = b""
     delay: float = 0.0
+    #: Seconds to hold the connection open after a ``bytes`` body (one short of its length).
+    stall: float = 0.0
 
 
 Respond = Callable[[Seen, int], Reply]
@@ -51,7 +55,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         if length:
             self.rfile.read(length)
-        seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        seen = Seen(self.command, self.path, headers, self.client_address[1])
         with self.server.lock:
             count = sum(1 for s in self.server.seen if s.path == seen.path)
             self.server.seen.append(seen)
@@ -68,6 +73,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(reply.body)
+                if reply.stall:
+                    self.wfile.flush()
+                    time.sleep(reply.stall)
+                    self.close_connection = True
             else:
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()

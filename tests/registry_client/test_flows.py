@@ -905,3 +905,42 @@ async def test_bad_input_is_an_input_error(
     finally:
         await client.aclose()
     assert client.stats() == {}
+
+
+# --- connections ---------------------------------------------------------------------------------
+
+
+async def test_the_connection_is_kept_across_the_auth_dance() -> None:
+    """The anonymous try's small 401 body is read, so the token and the retry reuse the
+    connection instead of a new TCP (and TLS) handshake each."""
+    with HostileServer(lambda _s, _c: Reply(500)) as server:
+        respond = _token_registry(lambda: server.url)
+
+        def with_body(seen: Seen, count: int) -> Reply:
+            reply = respond(seen, count)
+            return Reply(reply.status, reply.headers, reply.body or b'{"errors": []}')
+
+        server.set_respond(with_body)
+        client = _client(server.host)
+        try:
+            await client.get_manifest(
+                _ref(server), "v1", credentials=CredentialSet(), deadline=time.monotonic() + 10
+            )
+        finally:
+            await client.aclose()
+    assert len(server.seen) == 3
+    assert len({s.peer_port for s in server.seen}) == 1
+
+
+async def test_an_error_body_that_never_comes_does_not_hide_the_status() -> None:
+    # Announces 100 bytes, sends one, then stalls past the drain's patience.
+    reply = Reply(404, {"Content-Length": "100"}, b"{", stall=2)
+    with HostileServer(lambda _s, _c: reply) as server:
+        client = _client(server.host)
+        try:
+            with pytest.raises(RegistryNotFoundError):
+                await client.get_manifest(
+                    _ref(server), "v1", credentials=CredentialSet(), deadline=time.monotonic() + 10
+                )
+        finally:
+            await client.aclose()

@@ -56,6 +56,8 @@ _RATE_LIMITED = frozenset({429, 503})
 _RATE_LIMIT_RETRIES = 2
 _SERVER_RETRIES = 1
 _MAX_CLIENTS = 256
+_DRAINED_ERROR_BODY = 16384
+_DRAIN_SECONDS = 0.5
 USER_AGENT = "sigpolicy"
 
 
@@ -278,11 +280,23 @@ class Exchange:
                 body = b""
                 if 200 <= response.status_code < 300 and method != "HEAD":
                     body = await read_capped(response, cap, host=host, what=what)
+                elif method != "HEAD" and _small_error_body(response):
+                    await self._drain(response, host, what)
             except httpx2.HTTPError as exc:
                 raise self._transport_error(host, what, exc) from None
             finally:
                 await response.aclose()
         return Answer(response.status_code, response.headers, body, url)
+
+    async def _drain(self, response: httpx2.Response, host: str, what: str) -> None:
+        """Read a small error body and drop it, so the connection is kept for the next request
+        (the anonymous try's 401 comes before every authenticated one). A body that does not
+        come within a moment is given up on: the status is what counts."""
+        try:
+            async with asyncio.timeout(_DRAIN_SECONDS):
+                await read_capped(response, _DRAINED_ERROR_BODY, host=host, what=what)
+        except (TimeoutError, RegistryProtocolError):
+            pass
 
     def _transport_error(self, host: str, what: str, exc: httpx2.HTTPError) -> RegistryError:
         if isinstance(exc, httpx2.ConnectTimeout):
@@ -422,6 +436,13 @@ class Exchange:
         if token is not None:
             auth.header = f"Bearer {token}"
             auth.cached = True
+
+
+def _small_error_body(response: httpx2.Response) -> bool:
+    """An error body announced small enough to read; a chunked one is not waited for."""
+    length = response.headers.get("content-length", "")
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    return length.isdigit() and int(length) <= _DRAINED_ERROR_BODY and encoding == "identity"
 
 
 def _token_of(body: bytes) -> tuple[str | None, object]:
