@@ -144,7 +144,8 @@ def load_openshift_policy(origin: str, document: Any, base_dir: Path) -> OpenShi
         if not is_openshift_policy_object(item.data):
             raise PolicyError(
                 f"{item.origin}: neither a ClusterImagePolicy/ImagePolicy"
-                " (apiVersion config.openshift.io/v1) nor a containers-policy.json"
+                " (apiVersion config.openshift.io/v1) nor a containers-policy.json: only these"
+                " share a file of several documents or a folder"
             )
         parsed = parse_policy_object(item.data, origin=item.origin)
         if parsed.label in seen:
