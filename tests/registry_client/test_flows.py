@@ -944,3 +944,17 @@ async def test_an_error_body_that_never_comes_does_not_hide_the_status() -> None
                 )
         finally:
             await client.aclose()
+
+
+async def test_head_answers_keep_the_connection() -> None:
+    with HostileServer(_head_reply(Reply(200, {"Docker-Content-Digest": DIGEST}))) as server:
+        client = _client(server.host)
+        try:
+            for _ in range(3):
+                await client.resolve_tag(
+                    _ref(server), "v1", credentials=CredentialSet(), deadline=time.monotonic() + 10
+                )
+        finally:
+            await client.aclose()
+    assert [s.method for s in server.seen] == ["HEAD"] * 3
+    assert len({s.peer_port for s in server.seen}) == 1

@@ -280,7 +280,12 @@ class Exchange:
                 body = b""
                 if 200 <= response.status_code < 300 and method != "HEAD":
                     body = await read_capped(response, cap, host=host, what=what)
-                elif method != "HEAD" and _small_error_body(response):
+                elif method == "HEAD":
+                    # A HEAD answer has no body, but the HTTP stack keeps the connection only
+                    # once it has seen the answer's end.
+                    async for _nothing in response.aiter_raw():
+                        break
+                elif _small_error_body(response):
                     await self._drain(response, host, what)
             except httpx2.HTTPError as exc:
                 raise self._transport_error(host, what, exc) from None

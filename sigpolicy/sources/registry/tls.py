@@ -17,6 +17,7 @@ naming the file: it is the administrator's configuration that is wrong.
 
 from __future__ import annotations
 
+import functools
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,15 +57,25 @@ class RegistryOptions:
         return host in self.insecure_hosts
 
 
-def ssl_context_for(host: str, cert_dir: Path | None) -> ssl.SSLContext:
-    """The verifying client context for ``host`` (``host[:port]``), rules 1 and 2."""
+def _verifying_context() -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if cert_dir is None:
-        return context
-    host_dir = cert_dir / host
-    if not host_dir.is_dir():
-        return context
+    return context
+
+
+@functools.cache
+def _system_context() -> ssl.SSLContext:
+    """Rule 1 without extra files: one per process, since loading the system CAs takes tens
+    of milliseconds and the context is never changed after."""
+    return _verifying_context()
+
+
+def ssl_context_for(host: str, cert_dir: Path | None) -> ssl.SSLContext:
+    """The verifying client context for ``host`` (``host[:port]``), rules 1 and 2."""
+    host_dir = cert_dir / host if cert_dir is not None else None
+    if host_dir is None or not host_dir.is_dir():
+        return _system_context()
+    context = _verifying_context()
     try:
         files = sorted(host_dir.iterdir())
     except OSError as exc:
