@@ -958,3 +958,46 @@ async def test_head_answers_keep_the_connection() -> None:
             await client.aclose()
     assert [s.method for s in server.seen] == ["HEAD"] * 3
     assert len({s.peer_port for s in server.seen}) == 1
+
+
+async def test_userinfo_in_urls_is_never_sent() -> None:
+    with HostileServer(lambda _s, _c: Reply(200, {}, b"sig")) as target:
+        location = f"http://mallory:pw@{target.host}/stolen"
+        with HostileServer(lambda _s, _c: Reply(302, {"Location": location})) as server:
+            client = _client(server.host, target.host)
+            try:
+                body = await client.get_url(
+                    f"http://user:{SECRET}@{server.host}/sig?token={SECRET}",
+                    credentials=None,
+                    deadline=time.monotonic() + 10,
+                    max_bytes=10,
+                )
+                with pytest.raises(RegistryAuthError) as caught:
+                    server.set_respond(lambda _s, _c: Reply(401))
+                    await client.get_url(
+                        f"http://user:{SECRET}@{server.host}/sig?token={SECRET}",
+                        credentials=None,
+                        deadline=time.monotonic() + 10,
+                        max_bytes=10,
+                    )
+            finally:
+                await client.aclose()
+    assert body == b"sig"
+    assert all("authorization" not in s.headers for s in server.seen + target.seen)
+    assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"max_manifest_bytes": 0},
+        {"max_json_bytes": -1},
+        {"max_redirects": -1},
+        {"per_host_concurrency": 0},
+        {"connect_timeout": 0.0},
+    ],
+    ids=lambda o: next(iter(o)),
+)
+def test_options_are_checked(option: dict[str, float]) -> None:
+    with pytest.raises(InputError, match=f"registry option {next(iter(option))} must"):
+        RegistryOptions(**option)  # type: ignore[arg-type]

@@ -232,6 +232,8 @@ class Exchange:
             raise RegistryProtocolError(
                 host, f"{what}: {host} redirected to an invalid URL"
             ) from None
+        # A user:password in Location would make the HTTP stack send Basic auth of its own.
+        target = target.copy_with(userinfo=b"")
         if target.scheme not in ("http", "https") or not target.host:
             raise RegistryProtocolError(host, f"{what}: {host} redirected to a non-HTTP URL")
         if target.scheme == "http" and not self.options.is_insecure(host_of(target)):

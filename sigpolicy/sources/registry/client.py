@@ -374,7 +374,10 @@ class RegistryClient:
         host = host_of(parsed) if parsed.host else ""
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise RegistryProtocolError(host, f"{one_line(url)[:200]!r}: not an http(s) URL")
-        what = f"GET {parsed.copy_with(query=None, fragment=None)}"
+        # Credentials come from the credential set only: a user:password in the URL is
+        # neither sent (httpx would) nor shown; the query may hold a signed URL's secret.
+        parsed = parsed.copy_with(userinfo=b"", fragment=None)
+        what = f"GET {parsed.copy_with(query=None)}"
         credential = credentials.lookup(host) if credentials is not None else None
         auth = AuthState(
             host=host,

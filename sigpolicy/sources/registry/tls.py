@@ -46,6 +46,17 @@ class RegistryOptions:
     per_host_concurrency: int = 8
     connect_timeout: float = 2.0
 
+    def __post_init__(self) -> None:
+        for name in ("max_manifest_bytes", "max_blob_bytes", "max_json_bytes"):
+            if getattr(self, name) <= 0:
+                raise InputError(f"registry option {name} must be positive")
+        if self.max_redirects < 0:
+            raise InputError("registry option max_redirects must not be negative")
+        if self.per_host_concurrency < 1:
+            raise InputError("registry option per_host_concurrency must be at least 1")
+        if not self.connect_timeout > 0:
+            raise InputError("registry option connect_timeout must be positive")
+
     def effective_cert_dir(self) -> Path | None:
         """Rule 3."""
         if self.cert_dir is not None:
