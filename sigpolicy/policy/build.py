@@ -29,7 +29,8 @@ from sigpolicy.policy.requirements import (
 )
 from sigpolicy.policy.scopes import Scope
 from sigpolicy.policy.selectors import Expression, LabelSelector, NamespaceCondition
-from sigpolicy.policy.sigstore_requirement import SigstoreSigned
+from sigpolicy.policy.sigstore_requirement import Authority, SigstoreSigned
+from sigpolicy.policy.sigstore_trust import TrustSources
 from sigpolicy.reference.identity import IdentityRule, MatchRepoDigestOrExact
 from sigpolicy.trust.identity import Identity
 from sigpolicy.trust.store import TrustStore
@@ -202,14 +203,12 @@ class Builder:
         keys.extend(
             (f"{where}.keyData[{i}]", data.encode()) for i, data in enumerate(spec.key_data)
         )
-        requirement = SigstoreSigned(
-            lambda: keys, self.identity(spec.identity, f"{where}.identity")
-        )
+        authority = Authority("keys", TrustSources(keys=lambda: keys).load)
         try:
-            requirement.keys()  # unusable keys are refused at load, not per decision
+            authority.trust()  # unusable keys are refused at load, not per decision
         except InputError as exc:
             raise self.error(where, str(exc)) from None
-        return requirement
+        return SigstoreSigned([authority], self.identity(spec.identity, f"{where}.identity"))
 
 
 def _identity(spec: s.NameSpec | None) -> Identity | None:

@@ -2,15 +2,17 @@
 
 Loading is strict as upstream's: unknown fields, duplicate keys (refused by the reader) and
 empty requirement lists are errors; ``signedBy`` needs ``keyType`` and exactly one of
-``keyPath``, ``keyPaths``, ``keyData``; ``sigstoreSigned`` exactly one key source. Scopes of
+``keyPath``, ``keyPaths``, ``keyData``; ``sigstoreSigned`` exactly one of ``keyPath``,
+``keyPaths``, ``keyData``, ``keyDatas``, ``fulcio`` and ``pki``, at most one Rekor key source
+(required with ``fulcio``, refused with ``pki``), with upstream's messages. Scopes of
 the ``docker`` transport are taken as written (upstream accepts any string there; one that can
 never be selected is reported by ``policy check``). Other transports parse and are not used:
 sigpolicy judges container images, which come through ``docker``.
 
 Differences, all refusals rather than relaxations:
 
-- ``sigstoreSigned`` with ``fulcio``, ``pki`` or ``rekorPublicKey*`` is refused at load as not
-  supported yet (keyless signatures need a transparency log and a CA this tool does not check);
+- in ``sigstoreSigned``, empty strings (``"keyPath": ""``) are refused where upstream takes
+  them for "not given" (and then refuses the requirement anyway);
 - ``signedBy`` with a ``keyType`` other than ``GPGKeys``, and ``signedBaseLayer``, load and deny,
   as upstream does.
 
@@ -35,7 +37,8 @@ from sigpolicy.policy.patterns import ImagePattern, parse_pattern
 from sigpolicy.policy.requirements import AcceptAnything, AllOf, Reject, Requirement, SignedBy
 from sigpolicy.policy.scopes import Scope
 from sigpolicy.policy.selectors import EVERY_NAMESPACE
-from sigpolicy.policy.sigstore_requirement import SigstoreSigned
+from sigpolicy.policy.sigstore_requirement import Authority, SigstoreSigned
+from sigpolicy.policy.sigstore_trust import FulcioSources, PKISources, TrustSources
 from sigpolicy.reasons import Reason
 from sigpolicy.trust.store import TrustStore
 
@@ -50,6 +53,14 @@ _REQUIREMENT_FIELDS: dict[str, set[str]] = {
         "signedIdentity",
     },
 }  # fmt: skip
+_KEY_SOURCES = ("keyPath", "keyPaths", "keyData", "keyDatas")
+_REKOR_SOURCES = (
+    "rekorPublicKeyPath", "rekorPublicKeyPaths", "rekorPublicKeyData", "rekorPublicKeyDatas",
+)  # fmt: skip
+_PKI_FIELDS = (
+    "caRootsPath", "caRootsData", "caIntermediatesPath", "caIntermediatesData",
+    "subjectEmail", "subjectHostname",
+)  # fmt: skip
 _KEY_TYPES = {"GPGKeys", "signedByGPGKeys", "X509Certificates", "signedByX509CAs"}
 
 
@@ -97,6 +108,13 @@ def containers_scope(scope: str) -> ImagePattern:
         return pattern
     # Upstream accepts any string; it is looked up verbatim and may never be selected.
     return ImagePattern(scope, "repository", float(scope.count("/") + 1), len(scope), None, None)
+
+
+def _fields_at(origin: str, obj: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    try:
+        _fields(obj, allowed, where)
+    except PolicyError as exc:
+        raise PolicyError(f"{origin}: {exc}") from None
 
 
 def _fields(obj: Mapping[str, Any], allowed: set[str], where: str) -> None:
@@ -167,27 +185,108 @@ class _Loader:
         return SignedBy(_lazy_trust(read), rule, label=f"signedBy {sources[0]}")
 
     def sigstore_signed(self, value: dict[str, Any], where: str) -> Requirement:
-        for keyless in (
-            "fulcio",
-            "pki",
-            *tuple(k for k in value if k.startswith("rekorPublicKey")),
-        ):
-            if keyless in value:
-                raise self.error(f"{where}.{keyless}", "not supported yet (only public keys are)")
-        sources = [k for k in ("keyPath", "keyPaths", "keyData", "keyDatas") if k in value]
+        """containers/image ``newPRSigstoreSigned``: the key sources and Rekor rules."""
+        sources = [k for k in (*_KEY_SOURCES, "fulcio", "pki") if k in value]
         if len(sources) != 1:
             raise self.error(
-                where, "exactly one of keyPath, keyPaths, keyData and keyDatas is required"
+                where,
+                "exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio, and pki must be"
+                " specified",
+            )
+        rekor = [k for k in _REKOR_SOURCES if k in value]
+        if len(rekor) > 1:
+            raise self.error(
+                where,
+                "at most one of rekorPublicKeyPath, rekorPublicKeyPaths, rekorPublicKeyData and"
+                " rekorPublicKeyDatas can be used simultaneously",
+            )
+        if sources[0] == "fulcio" and not rekor:
+            raise self.error(
+                where,
+                "At least one of rekorPublicKeyPath, rekorPublicKeyPaths, rekorPublicKeyData and"
+                " rekorPublicKeyDatas must be specified if fulcio is used",
+            )
+        if sources[0] == "pki" and rekor:
+            raise self.error(
+                where,
+                "rekorPublicKeyPath, rekorPublicKeyPaths, rekorPublicKeyData and"
+                " rekorPublicKeyDatas are not supported for pki",
             )
         rule = self.identity(value.get("signedIdentity"), f"{where}.signedIdentity")
-        read = self.key_reader(value, sources[0], where, binary_data=False)
-        return SigstoreSigned(read, rule, label=f"sigstoreSigned {sources[0]}")
+        trust = TrustSources(
+            keys=(
+                self.key_reader(value, sources[0], where, binary_data=False)
+                if sources[0] in _KEY_SOURCES
+                else None
+            ),
+            fulcio=self.fulcio(value["fulcio"], f"{where}.fulcio") if "fulcio" in value else None,
+            pki=self.pki(value["pki"], f"{where}.pki") if "pki" in value else None,
+            rekor_keys=(
+                self.key_reader(value, rekor[0], where, binary_data=False) if rekor else None
+            ),
+        )
+        label = f"sigstoreSigned {sources[0]}" + (f" {rekor[0]}" if rekor else "")
+        return SigstoreSigned([Authority(sources[0], trust.load)], rule, label=label)
+
+    def fulcio(self, value: Any, where: str) -> FulcioSources:
+        """``newPRSigstoreSignedFulcio``."""
+        if not isinstance(value, dict):
+            raise self.error(where, "expected an object")
+        _fields_at(self.origin, value, {"caPath", "caData", "oidcIssuer", "subjectEmail"}, where)
+        if "caPath" in value and "caData" in value:
+            raise self.error(where, "caPath and caData cannot be used simultaneously")
+        ca = next((k for k in ("caPath", "caData") if k in value), None)
+        if ca is None:
+            raise self.error(where, "At least one of caPath and caData must be specified")
+        for name in ("oidcIssuer", "subjectEmail"):
+            if not value.get(name):
+                raise self.error(where, f"{name} not specified")
+            if not isinstance(value[name], str):
+                raise self.error(f"{where}.{name}", "expected a string")
+        return FulcioSources(
+            self.key_reader(value, ca, where, binary_data=False),
+            value["oidcIssuer"],
+            value["subjectEmail"],
+        )
+
+    def pki(self, value: Any, where: str) -> PKISources:
+        """``newPRSigstoreSignedPKI``."""
+        if not isinstance(value, dict):
+            raise self.error(where, "expected an object")
+        _fields_at(self.origin, value, set(_PKI_FIELDS), where)
+        for path, data in (
+            ("caRootsPath", "caRootsData"),
+            ("caIntermediatesPath", "caIntermediatesData"),
+        ):
+            if path in value and data in value:
+                raise self.error(where, f"{path} and {data} cannot be used simultaneously")
+        roots = next((k for k in ("caRootsPath", "caRootsData") if k in value), None)
+        if roots is None:
+            raise self.error(where, "At least one of caRootsPath and caRootsData must be specified")
+        intermediates = next(
+            (k for k in ("caIntermediatesPath", "caIntermediatesData") if k in value), None
+        )
+        for name in ("subjectEmail", "subjectHostname"):
+            if name in value and not isinstance(value[name], str):
+                raise self.error(f"{where}.{name}", "expected a string")
+        if not value.get("subjectEmail") and not value.get("subjectHostname"):
+            raise self.error(
+                where, "At least one of subjectEmail, subjectHostname must be specified"
+            )
+        return PKISources(
+            self.key_reader(value, roots, where, binary_data=False),
+            self.key_reader(value, intermediates, where, binary_data=False)
+            if intermediates
+            else None,
+            value.get("subjectEmail") or None,
+            value.get("subjectHostname") or None,
+        )
 
     def key_reader(
         self, value: dict[str, Any], source: str, where: str, *, binary_data: bool
     ) -> Callable[[], list[tuple[str, bytes]]]:
         raw = value[source]
-        if source in ("keyPaths", "keyDatas"):
+        if source.endswith(("Paths", "Datas")):
             if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
                 raise self.error(f"{where}.{source}", "expected a non-empty list of strings")
             items = list(raw)
@@ -195,7 +294,7 @@ class _Loader:
             if not isinstance(raw, str) or not raw:
                 raise self.error(f"{where}.{source}", "expected a non-empty string")
             items = [raw]
-        if source.startswith("keyData"):
+        if "Data" in source:
             decoded = []
             for index, item in enumerate(items):
                 try:

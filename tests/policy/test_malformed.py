@@ -91,9 +91,9 @@ JSON_CASES = {
         '{"default": [{"type": "signedBy", "keyPath": "/a"}]}',
         "$.default[0].keyType: invalid keyType None",
     ),
-    "fulcio-not-supported": (
+    "fulcio-without-rekor": (
         '{"default": [{"type": "sigstoreSigned", "fulcio": {"caPath": "/a", "oidcIssuer": "x", "subjectEmail": "y"}}]}',
-        "$.default[0].fulcio: not supported yet",
+        "$.default[0]: At least one of rekorPublicKeyPath, rekorPublicKeyPaths, rekorPublicKeyData and rekorPublicKeyDatas must be specified if fulcio is used",
     ),
     "duplicate-json-key": (
         '{"default": [{"type": "reject"}], "default": []}',
