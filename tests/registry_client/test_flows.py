@@ -1001,3 +1001,55 @@ async def test_userinfo_in_urls_is_never_sent() -> None:
 def test_options_are_checked(option: dict[str, float]) -> None:
     with pytest.raises(InputError, match=f"registry option {next(iter(option))} must"):
         RegistryOptions(**option)  # type: ignore[arg-type]
+
+
+FORBIDDEN = [
+    pytest.param(lambda _s, _c: Reply(403), "anonymous", 1, id="403-to-the-anonymous-try"),
+    pytest.param(
+        lambda seen, _c: (
+            Reply(403)
+            if "authorization" in seen.headers
+            else Reply(401, {"WWW-Authenticate": 'Basic realm="r"'})
+        ),
+        "secret shop/pull, entry {host}",
+        2,
+        id="403-to-the-credential",
+    ),
+]
+
+
+@pytest.mark.parametrize(("respond", "label", "requests"), FORBIDDEN)
+async def test_403_names_what_was_sent(
+    respond: Callable[[Seen, int], Reply], label: str, requests: int
+) -> None:
+    with HostileServer(respond) as server:
+        client = _client(server.host)
+        try:
+            with pytest.raises(RegistryAuthError) as caught:
+                await client.get_manifest(
+                    _ref(server),
+                    "v1",
+                    credentials=_creds(server.host),
+                    deadline=time.monotonic() + 10,
+                )
+        finally:
+            await client.aclose()
+    assert caught.value.credential == label.format(host=server.host)
+    assert len(server.seen) == requests
+
+
+async def test_plain_http_lookaside_may_redirect_on_plain_http() -> None:
+    def respond(seen: Seen, _count: int) -> Reply:
+        if seen.path == "/old":
+            return Reply(301, {"Location": "/new"})
+        return Reply(200, {}, b"moved signature")
+
+    with HostileServer(respond) as server:
+        client = _client()  # not listed as insecure: the admin wrote an http:// URL
+        try:
+            body = await client.get_url(
+                f"{server.url}/old", credentials=None, deadline=time.monotonic() + 10, max_bytes=100
+            )
+        finally:
+            await client.aclose()
+    assert body == b"moved signature"

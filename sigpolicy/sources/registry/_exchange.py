@@ -7,9 +7,11 @@
    with connect/read timeouts computed from the deadline; the body of a 2xx read with
    :func:`~sigpolicy.sources.registry._bodies.read_capped`.
 2. 3xx with ``Location``: follow it by hand, at most ``max_redirects`` times; a URL seen before
-   is a loop; a redirect from HTTPS to plain HTTP only to an insecure host.
+   is a loop; a redirect from HTTPS to plain HTTP only to an insecure host; a user:password
+   in the target is dropped.
 3. 401: answer the challenge once (a cached token earns one fresh token first); a 401 after a
-   fresh credential or token is :class:`RegistryAuthError`. 403 is :class:`RegistryAuthError`.
+   fresh credential or token is :class:`RegistryAuthError`. 403 is :class:`RegistryAuthError`
+   naming what was sent (``anonymous`` when nothing was).
 4. 429 and 503 with ``Retry-After`` (seconds or an HTTP date): wait and retry, at most twice,
    only when the wait ends before the deadline; else :class:`RegistryRateLimitedError`.
 5. Other 5xx (and 503 without ``Retry-After``): one retry, then
@@ -192,7 +194,8 @@ class Exchange:
                 await self._answer_challenge(url, auth, answer, what, deadline)
                 continue
             if status == 403:
-                label = auth.label if auth is not None and auth.applies_to(url) else "anonymous"
+                sent = auth is not None and auth.applies_to(url) and auth.header is not None
+                label = auth.label if sent and auth is not None else "anonymous"
                 raise RegistryAuthError(
                     host, f"{what}: {host} refused access with {label} (HTTP 403)", credential=label
                 )
@@ -236,7 +239,8 @@ class Exchange:
         target = target.copy_with(userinfo=b"")
         if target.scheme not in ("http", "https") or not target.host:
             raise RegistryProtocolError(host, f"{what}: {host} redirected to a non-HTTP URL")
-        if target.scheme == "http" and not self.options.is_insecure(host_of(target)):
+        downgrade = url.scheme == "https" and target.scheme == "http"
+        if downgrade and not self.options.is_insecure(host_of(target)):
             raise RegistryProtocolError(
                 host, f"{what}: {host} redirected to plain HTTP at {host_of(target)}"
             )
