@@ -371,6 +371,37 @@ def fake_cluster(catalog: Path, root: Path) -> Iterator[list[str]]:
         yield ["--kubeconfig", str(server.write_kubeconfig(root / "kubeconfig"))]
 
 
+def audit_workloads(catalog: Path, count: int) -> list[str]:
+    """``--audit-workloads``: that many Deployments (over count/5 images, one pod each) in the
+    catalog, and the ``serve`` options of the background audit."""
+    import importlib.util
+
+    path = ROOT / "scripts" / "make_audit_catalog.py"
+    spec = importlib.util.spec_from_file_location("make_audit_catalog", path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.write_scale(catalog / "audit", count, max(1, count // 5), 1, with_examples=False)
+    return ["--audit-interval", "10s"]
+
+
+def audit_metrics(port: int, ca: Path) -> str:
+    """The background audit's figures from ``/metrics``, for the report."""
+    context = ssl.create_default_context(cafile=str(ca))
+    connection = http.client.HTTPSConnection("localhost", port, context=context, timeout=5)
+    try:
+        connection.request("GET", "/metrics")
+        text = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    wanted = (
+        "sigpolicy_audit_runs_total",
+        "sigpolicy_audit_duration_seconds",
+        "sigpolicy_audit_workloads",
+    )
+    return "; ".join(line for line in text.splitlines() if line.startswith(wanted))
+
+
 async def run(args: argparse.Namespace, port: int, ca: Path, references: list[str]) -> None:
     context = ssl.create_default_context(cafile=str(ca))
     pool = Pool(port, context, args.connections)
@@ -400,6 +431,8 @@ async def run(args: argparse.Namespace, port: int, ca: Path, references: list[st
         print("errors: " + "; ".join(sorted(set(tally.errors + cold.errors))[:5]))
     if args.mean:
         print(f"open loop mean {statistics.fmean(tally.latencies) * 1e3:.2f} ms")
+    if args.audit_workloads:
+        print(f"background audit: {audit_metrics(port, ca)}")
 
 
 def main() -> None:
@@ -412,6 +445,14 @@ def main() -> None:
     parser.add_argument("--saturate-seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--mean", action="store_true", help="also print the mean latency")
+    parser.add_argument(
+        "--audit-workloads",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run the background audit (--audit-interval 10s) over N more workloads"
+        " (catalog source; scripts/make_audit_catalog.py --scale N N/5 1)",
+    )
     parser.add_argument(
         "--source",
         choices=("catalog", "cluster"),
@@ -430,6 +471,8 @@ def main() -> None:
             source = ["--catalog", str(catalog)]
             if args.source == "cluster":
                 source = stack.enter_context(fake_cluster(catalog, root))
+            if args.audit_workloads:
+                source += audit_workloads(catalog, args.audit_workloads)
             process, port = start_server(policy, source, root / "tls")
             wait_ready(port, root / "tls" / "ca.crt")
             print(f"source: {args.source}", file=sys.stderr)

@@ -228,11 +228,20 @@ def write_example(out: Path, replicas: int) -> int:
     return written
 
 
-def write_scale(out: Path, workloads: int, images: int, pods: int, namespaces: int = 20) -> int:
-    """The benchmark's catalog (module docstring); returns how many objects it holds."""
+def write_scale(
+    out: Path,
+    workloads: int,
+    images: int,
+    pods: int,
+    namespaces: int = 20,
+    *,
+    with_examples: bool = True,
+) -> int:
+    """The benchmark's catalog (module docstring); returns how many objects it holds.
+    ``with_examples=False`` leaves out the example catalog (for a folder inside one)."""
     out.mkdir(parents=True, exist_ok=True)
     for path in (EXAMPLES / "catalog").iterdir():
-        if path.suffix in (".yaml", ".yml", ".json"):
+        if with_examples and path.suffix in (".yaml", ".yml", ".json"):
             shutil.copy(path, out / path.name)
     signed = json.loads(
         json.dumps(

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from sigpolicy.admission.engine import Admission
 from sigpolicy.audit.engine import Finding, decide_uses
-from sigpolicy.audit.inventory import group_by_owner
+from sigpolicy.audit.inventory import group_by_owner_async
 from sigpolicy.audit.policyreport import MANAGED_BY, REPORT_NAME, policy_reports
 from sigpolicy.audit.summary import scope_of
 from sigpolicy.errors import SigpolicyError
@@ -39,7 +39,12 @@ __all__ = ["AuditStatus", "BackgroundAudit", "ReportWriter"]
 
 log = logging.getLogger("sigpolicy.audit")
 
-BATCH = 16  # decisions between two yields to the event loop
+# Pacing: a few decisions (or a hundred objects grouped) at a time, then a pause, so a
+# review that arrives waits for at most one small slice and the audit takes a bounded share
+# of the loop (benchmarks/bench_webhook.py --audit-workloads measures it).
+BATCH = 2
+GROUP_STEP = 100
+PAUSE = 0.002
 Workloads = Callable[[], Awaitable[Sequence[Mapping[str, Any]] | None]]
 
 
@@ -76,7 +81,9 @@ class BackgroundAudit:
         writer: ReportWriter | None = None,
         policy_name: str = "sigpolicy",
         batch: int = BATCH,
+        pause: float = PAUSE,
         clock: Callable[[], float] = time.time,
+        on_first_snapshot: Callable[[], None] | None = None,
     ) -> None:
         self.admission = admission
         self.policy = policy
@@ -85,8 +92,10 @@ class BackgroundAudit:
         self.writer = writer
         self.policy_name = policy_name
         self.batch = batch
+        self.pause = pause
         self.clock = clock
         self.status = AuditStatus()
+        self.on_first_snapshot = on_first_snapshot
 
     async def run(self) -> None:
         """Audit every ``interval`` until cancelled."""
@@ -102,11 +111,13 @@ class BackgroundAudit:
             while objects is None:
                 await asyncio.sleep(1.0)
                 objects = await self.workloads()
+            if self.on_first_snapshot is not None:
+                self.on_first_snapshot()
+                self.on_first_snapshot = None
             started = time.monotonic()
-            uses = group_by_owner(objects)
-            await asyncio.sleep(0)
+            uses = await group_by_owner_async(objects, step=GROUP_STEP, pause=self.pause)
             run = await decide_uses(  # 2
-                self.admission, uses, policy=self.policy(), batch=self.batch
+                self.admission, uses, policy=self.policy(), batch=self.batch, pause=self.pause
             )
             if self.writer is not None:  # 4
                 reports = policy_reports(
@@ -119,13 +130,15 @@ class BackgroundAudit:
             self.status.last_error = exc.diagnostics()
             log.warning("background audit failed: %s", exc.diagnostics())
             return False
-        self._record(run.findings, time.monotonic() - started)  # 3
+        await self._record(run.findings, time.monotonic() - started)  # 3
         return True
 
-    def _record(self, findings: Sequence[Finding], seconds: float) -> None:
+    async def _record(self, findings: Sequence[Finding], seconds: float) -> None:
         status = self.status
         owners: dict[tuple[str, str, str, str], set[Any]] = {}
-        for finding in findings:
+        for index, finding in enumerate(findings):
+            if index % GROUP_STEP == GROUP_STEP - 1:
+                await asyncio.sleep(self.pause)
             if finding.result not in ("fail", "warn"):
                 continue
             key = (

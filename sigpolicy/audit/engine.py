@@ -38,6 +38,7 @@ __all__ = ["AuditRun", "Finding", "Result", "decide_uses", "result_of", "sees_wo
 Result = Literal["pass", "fail", "warn", "skip"]
 RESULTS: tuple[Result, ...] = ("pass", "fail", "warn", "skip")
 DEFAULT_BATCH = 64
+STEP = 256  # uses keyed (or findings made) between two yields
 Progress = Callable[[int, int], None]
 
 
@@ -184,7 +185,11 @@ async def decide_uses(
 ) -> AuditRun:
     """A finding per use, in the order of ``uses`` (steps 1-4)."""
     with_workload = sees_workloads(policy)
-    keys = [_key(use, with_workload) for use in uses]
+    keys = []
+    for index, use in enumerate(uses):
+        if index % STEP == STEP - 1:
+            await asyncio.sleep(pause)
+        keys.append(_key(use, with_workload))
     first: dict[tuple[Any, ...], ImageUse] = {}
     for key, use in zip(keys, uses, strict=True):
         first.setdefault(key, use)
@@ -198,8 +203,9 @@ async def decide_uses(
         if progress is not None:
             progress(len(decided), total)
         await asyncio.sleep(pause)
-    findings = [
-        Finding(use, decided[key], result_of(decided[key]))
-        for key, use in zip(keys, uses, strict=True)
-    ]
+    findings = []
+    for index, (key, use) in enumerate(zip(keys, uses, strict=True)):
+        if index % STEP == STEP - 1:
+            await asyncio.sleep(pause)
+        findings.append(Finding(use, decided[key], result_of(decided[key])))
     return AuditRun(findings, total)

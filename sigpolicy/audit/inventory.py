@@ -21,13 +21,14 @@ Pure: plain dicts in, named tuples out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import asyncio
+from collections.abc import Generator, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from sigpolicy.errors import InputError
 from sigpolicy.resolve.workloads import container_images, pod_spec
 
-__all__ = ["ImageUse", "Owner", "group_by_owner"]
+__all__ = ["ImageUse", "Owner", "group_by_owner", "group_by_owner_async"]
 
 MAX_OWNER_DEPTH = 16
 
@@ -88,11 +89,45 @@ def group_by_owner(
 
     Raises InputError for a pod-bearing object without a name.
     """
+    steps = _grouping(objects, namespaces, step=1 << 30)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            found: list[ImageUse] = done.value
+            return found
+
+
+async def group_by_owner_async(
+    objects: Iterable[Mapping[str, Any]],
+    namespaces: frozenset[str] | None = None,
+    *,
+    step: int = 200,
+    pause: float = 0.0,
+) -> list[ImageUse]:
+    """:func:`group_by_owner`, sleeping ``pause`` after every ``step`` objects, so that a
+    background audit shares the event loop with live reviews."""
+    steps = _grouping(objects, namespaces, step=step)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            found: list[ImageUse] = done.value
+            return found
+        await asyncio.sleep(pause)
+
+
+def _grouping(
+    objects: Iterable[Mapping[str, Any]], namespaces: frozenset[str] | None, *, step: int
+) -> Generator[None, None, list[ImageUse]]:
+    """Steps 1-3, yielding after every ``step`` objects of each pass."""
     # (object, its pod spec, its namespace)
     members: list[tuple[Mapping[str, Any], Mapping[str, Any], str]] = []
     by_uid: dict[tuple[str, str], Mapping[str, Any]] = {}
     by_name: dict[tuple[str, str, str], Mapping[str, Any]] = {}
-    for obj in objects:  # 1
+    for index, obj in enumerate(objects):  # 1
+        if index % step == step - 1:
+            yield
         spec = pod_spec(obj)
         if spec is None:
             continue
@@ -142,7 +177,9 @@ def group_by_owner(
 
     uses: dict[tuple[Owner, str], tuple[set[str], int, Mapping[str, Any], bool]] = {}
     owners: dict[int, Owner] = {}
-    for obj, spec, namespace in members:  # 3
+    for index, (obj, spec, namespace) in enumerate(members):  # 3
+        if index % step == step - 1:
+            yield
         root = top(obj, namespace)
         if id(root) not in owners:
             owners[id(root)] = _owner_of(root)
@@ -161,9 +198,10 @@ def group_by_owner(
                 counted.add(use.image)
                 count += 1
             uses[key] = (containers, count, source, from_root)
-    found = [
-        ImageUse(owner, image, tuple(sorted(containers)), count, source)
-        for (owner, image), (containers, count, source, _) in uses.items()
-    ]
+    found = []
+    for index, ((owner, image), (containers, count, source, _)) in enumerate(uses.items()):
+        if index % step == step - 1:
+            yield
+        found.append(ImageUse(owner, image, tuple(sorted(containers)), count, source))
     found.sort(key=lambda u: (u.owner.namespace, u.owner.kind, u.owner.name, u.image))
     return found

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, NamedTuple
 
 import pytest
 
-from sigpolicy.audit.inventory import group_by_owner
+from sigpolicy.audit.inventory import group_by_owner, group_by_owner_async
 from sigpolicy.errors import InputError
 
 
@@ -144,6 +145,12 @@ def test_grouping(case: Case) -> None:
     found = {(f"{u.owner.kind}/{u.owner.name}", u.image, u.members) for u in uses}
     assert found == case.expected
     assert len(uses) == len(found)  # each (owner, image) once
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_grouping_in_steps_gives_the_same(case: Case) -> None:
+    stepped = asyncio.run(group_by_owner_async(case.objects, step=1))
+    assert stepped == group_by_owner(case.objects)
 
 
 def test_loop_resolution_is_not_order_dependent_for_owners() -> None:
