@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sigpolicy.policy.decision import Decision, RequirementOutcome, SignatureFinding
+from sigpolicy.reasons import Reason
 
 
 def decision_text(decision: Decision) -> str:
@@ -21,8 +22,11 @@ def decision_text(decision: Decision) -> str:
         lines.append(f"  exempt by {exemption.name} ({exemption.why}): {exemption.reason}")
     if decision.scope is not None:
         lines.append(f"  scope {decision.scope.name}: {decision.scope.why}; mode {decision.mode}")
-    elif decision.exemption is None:
+    elif decision.exemption is None and decision.reason in (None, Reason.POLICY_DENIED):
         lines.append(f"  no scope matched: {decision.message}")
+    elif decision.exemption is None:
+        # Resolution or a source failed before any scope could judge the image.
+        lines.append("  not judged: the image could not be looked at")
     if decision.outcome is not None:
         lines.extend(_outcome_lines(decision.outcome, "  "))
     if not decision.would_allow and decision.reason is not None:

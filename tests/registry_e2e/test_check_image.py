@@ -163,3 +163,27 @@ def test_bad_invocation_is_exit_2_in_one_line(
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+EXPLAIN = [
+    ("signed", lambda w: w.signed, 0, ["ALLOWED", "scope loopback", "trusted key(s) signed"]),
+    ("unsigned", lambda w: w.unsigned, 1, ["DENIED", "FAIL signedBy", "lookaside http://"]),
+    ("unreachable", lambda w: f"127.0.0.1:{free_port()}/a/b:1", 1,
+     ["DENIED", "not judged", "source-unavailable", "cannot connect"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "image", "code", "lines"), EXPLAIN, ids=[e[0] for e in EXPLAIN])
+def test_policy_explain_with_the_registry(
+    world: World,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    image: Callable[[World], str],
+    code: int,
+    lines: list[str],
+) -> None:
+    argv = ["policy", "explain", image(world), "--policy", str(world.policy)]
+    assert main([*argv, *world.registry_args()]) == code
+    out = capsys.readouterr().out
+    assert all(line in out for line in lines), out
+    assert "no scope matched" not in out
