@@ -71,6 +71,10 @@ app.kubernetes.io/component: recorder
 {{- default (include "sigpolicy.child" (list . "recorder")) .Values.recorder.leaseName }}
 {{- end }}
 
+{{- define "sigpolicy.auditLeaseName" -}}
+{{- default (include "sigpolicy.child" (list . "audit")) .Values.audit.leaseName }}
+{{- end }}
+
 {{- define "sigpolicy.tlsSecretName" -}}
 {{ include "sigpolicy.child" (list . "tls") }}
 {{- end }}
