@@ -22,13 +22,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json
 import os
 import ssl
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
 import httpx2
@@ -58,6 +59,7 @@ _RATE_LIMITED = frozenset({429, 503})
 _RATE_LIMIT_RETRIES = 2
 _SERVER_RETRIES = 1
 _MAX_CLIENTS = 256
+_MAX_HOSTS = 1024
 _DRAINED_ERROR_BODY = 16384
 _DRAIN_SECONDS = 0.5
 USER_AGENT = "sigpolicy"
@@ -104,7 +106,8 @@ class Exchange:
         self._transport = transport
         self._cert_dir = options.effective_cert_dir()
         self._clients: OrderedDict[str, httpx2.AsyncClient] = OrderedDict()
-        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        # host -> (its semaphore, tasks using or waiting for it)
+        self._slots: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
         # Origins that asked for Basic: the credential goes along at once the next time.
         self._basic_origins: set[str] = set()
 
@@ -136,13 +139,23 @@ class Exchange:
             task.add_done_callback(lambda _t: None)
         return client
 
-    def _semaphore(self, host: str) -> asyncio.Semaphore:
-        semaphore = self._semaphores.get(host)
-        if semaphore is None:
-            semaphore = self._semaphores[host] = asyncio.Semaphore(
-                self.options.per_host_concurrency
-            )
-        return semaphore
+    @contextlib.asynccontextmanager
+    async def _host_slot(self, host: str) -> AsyncIterator[None]:
+        """One of the host's ``per_host_concurrency`` slots, held for one request."""
+        slot = self._slots.get(host)
+        if slot is None:
+            slot = self._slots[host] = (asyncio.Semaphore(self.options.per_host_concurrency), [0])
+        semaphore, users = slot
+        users[0] += 1
+        try:
+            async with semaphore:
+                yield
+        finally:
+            users[0] -= 1
+            # An idle host's semaphore is as good as a new one: past the bound it is dropped,
+            # so hosts named by hostile redirects do not pile up.
+            if users[0] == 0 and len(self._slots) > _MAX_HOSTS:
+                del self._slots[host]
 
     def _timeout(self, deadline: float) -> httpx2.Timeout:
         remaining = max(deadline - self.clock(), 0.001)
@@ -274,7 +287,7 @@ class Exchange:
             if auth.header is not None:
                 headers["Authorization"] = auth.header
         client = self._client_for(url)
-        async with self._semaphore(host):
+        async with self._host_slot(host):
             try:
                 request = client.build_request(
                     method, url, headers=headers, data=form, timeout=self._timeout(deadline)
