@@ -4,6 +4,7 @@
     --registry [--registries-d DIR] [--authfile FILE] [--cert-dir DIR]
         [--insecure-registry HOST ...] [--pull-secret NAMESPACE/NAME] [--pod-pull-secrets]
         [--registry-cache-ttl 3600] [--registry-tag-ttl 30] [--registry-negative-ttl 5]
+        [--registry-timeout 8]
 
 With ``--registry``, a reference the image API (or catalog) does not serve is looked up at its
 registry (``docs/policy.md``, "Where images are looked up"); without a source option the

@@ -100,3 +100,27 @@ def test_credentials_of_the_pod_reach_the_registry(
         )
     for text in (out, err):
         assert PASSWORD not in text and "not-the-password" not in text
+
+
+async def test_the_webhooks_watched_source_reads_pull_secrets_through(
+    world: World, fake_api: FakeApiServer, kubeconfig: Path
+) -> None:
+    """serve's cluster source is the watch-kept cache; Secrets and ServiceAccounts are not
+    cached there but read through from the API server."""
+    from sigpolicy.resolve.pull_credentials import PullContext, PullCredentials
+    from sigpolicy.sources.cluster import ClusterSource
+    from sigpolicy.sources.informer import WatchedSource
+
+    host = world.locked.host
+    fake_api.add(
+        pull_secret("shop", "sa-pull", host, PASSWORD),
+        service_account("shop", "builder", "sa-pull"),
+    )
+    source = WatchedSource(ClusterSource.from_kubeconfig(kubeconfig))
+    try:
+        credentials = await PullCredentials(source).for_pull(PullContext("shop", (), "builder"))
+    finally:
+        await source.close()
+    found = credentials.lookup(f"{host}/shop/app")
+    assert found is not None and found.origin.startswith("secret shop/sa-pull")
+    assert fake_api.count("GET", "/api/v1/namespaces/shop/serviceaccounts/builder") == 1
