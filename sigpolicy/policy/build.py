@@ -27,11 +27,13 @@ from sigpolicy.policy.requirements import (
     Threshold,
     any_of,
 )
+from sigpolicy.policy.safe_regexp import compile_anchored
 from sigpolicy.policy.scopes import Scope
 from sigpolicy.policy.selectors import Expression, LabelSelector, NamespaceCondition
 from sigpolicy.policy.sigstore_requirement import Authority, SigstoreSigned
-from sigpolicy.policy.sigstore_trust import TrustSources
+from sigpolicy.policy.sigstore_trust import FulcioSources, PKISources, TrustSources
 from sigpolicy.reference.identity import IdentityRule, MatchRepoDigestOrExact
+from sigpolicy.signature.fulcio import TextPattern
 from sigpolicy.trust.identity import Identity
 from sigpolicy.trust.store import TrustStore
 
@@ -193,22 +195,117 @@ class Builder:
             raise self.error(where, str(exc)) from None
 
     def sigstore(self, spec: s.SigstoreSignedSpec, where: str) -> Requirement:
-        keys: list[tuple[str, bytes]] = []
-        for index, path in enumerate(spec.key_paths):
-            full = self.base / path
+        """One authority inline, or several (k of n); every file is read and every key,
+        certificate and pattern checked now: a policy that cannot verify is refused at load."""
+        entries: list[tuple[s.SigstoreAuthoritySpec, str]] = [(spec, where)]
+        if spec.authorities is not None:
+            entries = [(a, f"{where}.authorities[{i}]") for i, a in enumerate(spec.authorities)]
+        authorities = []
+        for entry, at in entries:
+            authority = Authority(entry.name or _kind(entry), self.trust_sources(entry, at).load)
             try:
-                keys.append((str(full), full.read_bytes()))
-            except OSError as exc:
-                raise self.error(f"{where}.keyPaths[{index}]", f"{full}: {exc.strerror}") from None
-        keys.extend(
-            (f"{where}.keyData[{i}]", data.encode()) for i, data in enumerate(spec.key_data)
-        )
-        authority = Authority("keys", TrustSources(keys=lambda: keys).load)
+                authority.trust()
+            except InputError as exc:
+                raise self.error(at, str(exc)) from None
+            authorities.append(authority)
+        label = "sigstoreSigned" if spec.authorities else f"sigstoreSigned {_kind(spec)}"
         try:
-            authority.trust()  # unusable keys are refused at load, not per decision
-        except InputError as exc:
+            return SigstoreSigned(
+                authorities,
+                self.identity(spec.identity, f"{where}.identity"),
+                threshold=spec.threshold,
+                required=frozenset(spec.required),
+                label=label,
+            )
+        except PolicyError as exc:
             raise self.error(where, str(exc)) from None
-        return SigstoreSigned([authority], self.identity(spec.identity, f"{where}.identity"))
+
+    def trust_sources(self, spec: s.SigstoreAuthoritySpec, where: str) -> TrustSources:
+        keys = self.files(spec.key_paths, spec.key_data, where, "keyPaths", "keyData")
+        rekor = self.files(
+            spec.rekor_public_key_paths,
+            spec.rekor_public_key_data,
+            where,
+            "rekorPublicKeyPaths",
+            "rekorPublicKeyData",
+        )
+        fulcio = None
+        if spec.fulcio is not None:
+            f, at = spec.fulcio, f"{where}.fulcio"
+            ca = self.files(
+                [f.ca_path] if f.ca_path else [], [f.ca_data] if f.ca_data else [], at,
+                "caPath", "caData", single=True,
+            )  # fmt: skip
+            fulcio = FulcioSources(
+                ca,
+                f.oidc_issuer,
+                f.subject_email,
+                self.pattern(f.issuer_reg_exp, f"{at}.issuerRegExp"),
+                self.pattern(f.subject_reg_exp, f"{at}.subjectRegExp"),
+            )
+        pki = None
+        if spec.pki is not None:
+            p, at = spec.pki, f"{where}.pki"
+            roots = self.files(
+                [p.ca_roots_path] if p.ca_roots_path else [],
+                [p.ca_roots_data] if p.ca_roots_data else [],
+                at, "caRootsPath", "caRootsData", single=True,
+            )  # fmt: skip
+            intermediates = self.files(
+                [p.ca_intermediates_path] if p.ca_intermediates_path else [],
+                [p.ca_intermediates_data] if p.ca_intermediates_data else [],
+                at, "caIntermediatesPath", "caIntermediatesData", single=True,
+            )  # fmt: skip
+            assert roots is not None  # noqa: S101 - the schema requires one of them
+            pki = PKISources(roots, intermediates, p.subject_email, p.subject_hostname)
+        trusted_root = None
+        if spec.trusted_root is not None:
+            trusted_root = self.files(
+                [spec.trusted_root], [], where, "trustedRoot", "", single=True
+            )
+        return TrustSources(keys, fulcio, pki, rekor, trusted_root)
+
+    def files(
+        self,
+        paths: list[str],
+        data: list[str],
+        where: str,
+        paths_name: str,
+        data_name: str,
+        *,
+        single: bool = False,
+    ) -> Callable[[], list[tuple[str, bytes]]] | None:
+        """The contents of ``paths`` (relative to the policy) and inline ``data``, read now;
+        None when both are empty."""
+        if not paths and not data:
+            return None
+        out: list[tuple[str, bytes]] = []
+        for index, path in enumerate(paths):
+            full = self.base / path
+            at = f"{where}.{paths_name}" if single else f"{where}.{paths_name}[{index}]"
+            try:
+                out.append((str(full), full.read_bytes()))
+            except OSError as exc:
+                raise self.error(at, f"{full}: {exc.strerror}") from None
+        for index, text in enumerate(data):
+            at = f"{where}.{data_name}" if single else f"{where}.{data_name}[{index}]"
+            out.append((at, text.encode()))
+        return lambda: out
+
+    def pattern(self, text: str | None, where: str) -> TextPattern | None:
+        if text is None:
+            return None
+        try:
+            return compile_anchored(text)
+        except PolicyError as exc:
+            raise self.error(where, str(exc)) from None
+
+
+def _kind(spec: s.SigstoreAuthoritySpec) -> str:
+    kind = "fulcio" if spec.fulcio else "pki" if spec.pki else "keys"
+    if spec.rekor_public_key_paths or spec.rekor_public_key_data or spec.trusted_root:
+        kind += "+rekor"
+    return kind
 
 
 def _identity(spec: s.NameSpec | None) -> Identity | None:

@@ -55,17 +55,138 @@ class SignedBySpec(_Model):
     identity: IdentitySpec | None = None
 
 
-class SigstoreSignedSpec(_Model):
-    """Cosign key-based signatures; PEM public keys from files or inline."""
+class FulcioSpec(_Model):
+    """Keyless signatures through Fulcio: the CA, and who must have signed."""
 
+    ca_path: str | None = Field(
+        None, alias="caPath", description="PEM file of the Fulcio CAs (default: the trustedRoot's)"
+    )
+    ca_data: str | None = Field(None, alias="caData", description="the same, inline PEM")
+    oidc_issuer: str | None = Field(None, alias="oidcIssuer", description="exact OIDC issuer")
+    issuer_reg_exp: str | None = Field(
+        None, alias="issuerRegExp", description="RE2 pattern the whole OIDC issuer must match"
+    )
+    subject_email: str | None = Field(
+        None, alias="subjectEmail", description="an email SAN the certificate must have"
+    )
+    subject_reg_exp: str | None = Field(
+        None,
+        alias="subjectRegExp",
+        description="RE2 pattern one whole email or URI SAN must match",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> FulcioSpec:
+        if self.ca_path is not None and self.ca_data is not None:
+            raise ValueError("caPath and caData cannot be used simultaneously")
+        if not self.oidc_issuer and not self.issuer_reg_exp:
+            raise ValueError("oidcIssuer or issuerRegExp is required")
+        if not self.subject_email and not self.subject_reg_exp:
+            raise ValueError("subjectEmail or subjectRegExp is required")
+        return self
+
+
+class PKISpec(_Model):
+    """Signatures by certificates of an organisation's own CAs (containers/image ``pki``)."""
+
+    ca_roots_path: str | None = Field(None, alias="caRootsPath")
+    ca_roots_data: str | None = Field(None, alias="caRootsData")
+    ca_intermediates_path: str | None = Field(None, alias="caIntermediatesPath")
+    ca_intermediates_data: str | None = Field(None, alias="caIntermediatesData")
+    subject_email: str | None = Field(None, alias="subjectEmail")
+    subject_hostname: str | None = Field(None, alias="subjectHostname")
+
+    @model_validator(mode="after")
+    def _complete(self) -> PKISpec:
+        if (self.ca_roots_path is None) == (self.ca_roots_data is None):
+            raise ValueError("exactly one of caRootsPath and caRootsData is required")
+        if self.ca_intermediates_path is not None and self.ca_intermediates_data is not None:
+            raise ValueError("caIntermediatesPath and caIntermediatesData cannot be used together")
+        if not self.subject_email and not self.subject_hostname:
+            raise ValueError("at least one of subjectEmail and subjectHostname is required")
+        return self
+
+
+class SigstoreAuthoritySpec(_Model):
+    """One root of trust: exactly one of keys (``keyPaths``/``keyData``), ``fulcio``,
+    ``pki``; Rekor keys (``rekorPublicKeyPaths``/``rekorPublicKeyData``, or a
+    ``trustedRoot``'s logs) make a Rekor SET required, and ``fulcio`` requires them."""
+
+    name: str | None = Field(None, description="names it in decisions and in required")
     key_paths: list[str] = Field(default_factory=list, alias="keyPaths")
     key_data: list[str] = Field(default_factory=list, alias="keyData")
+    fulcio: FulcioSpec | None = None
+    pki: PKISpec | None = None
+    rekor_public_key_paths: list[str] = Field(default_factory=list, alias="rekorPublicKeyPaths")
+    rekor_public_key_data: list[str] = Field(default_factory=list, alias="rekorPublicKeyData")
+    trusted_root: str | None = Field(
+        None,
+        alias="trustedRoot",
+        description="a Sigstore trusted_root.json: Fulcio CAs and Rekor keys, with their windows",
+    )
+
+    def authority_problem(self) -> str | None:
+        """Why these fields are not one usable root of trust, or None."""
+        keys = bool(self.key_paths or self.key_data)
+        if keys + (self.fulcio is not None) + (self.pki is not None) != 1:
+            return "exactly one of keyPaths/keyData, fulcio and pki is required"
+        rekor = bool(self.rekor_public_key_paths or self.rekor_public_key_data)
+        if self.pki is not None and (rekor or self.trusted_root):
+            return "pki takes no Rekor keys and no trustedRoot"
+        if self.fulcio is not None:
+            if not rekor and not self.trusted_root:
+                return "fulcio needs rekorPublicKeyPaths, rekorPublicKeyData or a trustedRoot"
+            has_ca = self.fulcio.ca_path is not None or self.fulcio.ca_data is not None
+            if not has_ca and not self.trusted_root:
+                return "fulcio needs caPath, caData or a trustedRoot"
+        return None
+
+    def has_authority_fields(self) -> bool:
+        return bool(
+            self.key_paths or self.key_data or self.fulcio or self.pki or self.trusted_root
+            or self.rekor_public_key_paths or self.rekor_public_key_data
+        )  # fmt: skip
+
+
+class SigstoreSignedSpec(SigstoreAuthoritySpec):
+    """Cosign signatures: one root of trust inline, or several ``authorities`` of which
+    ``threshold`` distinct ones must each accept a signature (and every ``required`` one)."""
+
+    authorities: list[SigstoreAuthoritySpec] | None = Field(None, min_length=1)
+    threshold: int = Field(1, ge=1, description="distinct authorities needed (k of n)")
+    required: list[str] = Field(default_factory=list, description="authorities that must accept")
     identity: IdentitySpec | None = None
 
     @model_validator(mode="after")
-    def _some_key(self) -> SigstoreSignedSpec:
-        if not self.key_paths and not self.key_data:
-            raise ValueError("keyPaths or keyData must name at least one key")
+    def _some_authority(self) -> SigstoreSignedSpec:
+        if self.authorities is None:
+            if self.name is not None:
+                raise ValueError("name is for the entries of authorities")
+            if self.threshold != 1 or self.required:
+                raise ValueError("threshold and required need authorities")
+            if not self.has_authority_fields():
+                raise ValueError("keyPaths or keyData must name at least one key")
+            problem = self.authority_problem()
+            if problem:
+                raise ValueError(problem)
+            return self
+        if self.has_authority_fields():
+            raise ValueError("give either authorities or one authority's fields, not both")
+        names = [a.name for a in self.authorities]
+        if any(n is None for n in names) or len(set(names)) != len(names):
+            raise ValueError("every authority needs a name, each used once")
+        for index, authority in enumerate(self.authorities):
+            problem = authority.authority_problem()
+            if problem:
+                raise ValueError(f"authorities[{index}] ({authority.name}): {problem}")
+        if self.threshold > len(self.authorities):
+            raise ValueError(
+                f"threshold {self.threshold} can never be met by {len(self.authorities)}"
+                " authorities"
+            )
+        unknown = sorted(set(self.required) - {n for n in names if n})
+        if unknown:
+            raise ValueError(f"required names no authority: {unknown[0]!r}")
         return self
 
 

@@ -90,6 +90,9 @@ class TrustSources:
         rekor: tuple[RekorKey, ...] = ()
         if self.trusted_root is not None:
             fulcio_cas, rekor = _trusted_root(self.trusted_root)
+            if not rekor and self.rekor_keys is None and self.pki is None:
+                # A trusted root stands for "logged in these logs": none would mean none.
+                raise InputError("the trusted root names no Rekor log (tlogs) this tool verifies")
         if self.rekor_keys is not None:
             rekor = load_rekor_keys(self.rekor_keys())
         keys = CosignKeySet.from_files(self.keys()) if self.keys is not None else None
