@@ -5,7 +5,8 @@
         [--lease NAMESPACE/NAME --identity ID] [--import-signatures [registry options]]
 
 ``--import-signatures`` first imports the signatures registries hold, as
-``sigpolicy import-signatures --all`` does, once at start; then the recorder verifies them.
+``sigpolicy import-signatures --all`` does (with ``--lease``, by the leader, each time it
+starts leading); then the recorder verifies them.
 With ``--once``: one pass, then exit 0 (everything recorded), 1 (some images could not be
 written after retries) or 2 (bad invocation, source unreachable from the start).
 Without it: runs until interrupted; with ``--lease``, only the replica holding the
@@ -115,13 +116,15 @@ async def _run(args: argparse.Namespace) -> int:
             trust.current,
             RecorderSettings(stale_after=args.stale_after, backend=args.backend),
         )
-        if args.import_signatures:
-            await _import(source, args)
         if args.once:
+            if args.import_signatures:
+                await _import(source, args)
             totals = await recorder.run_pass()
             return EXIT_OK if not totals.failed else EXIT_REJECTED
 
         async def work() -> None:
+            if args.import_signatures:  # by the leader only, each time it starts leading
+                await _import(source, args)
             await run_forever(
                 recorder,
                 resync_every=args.resync_every,

@@ -101,6 +101,9 @@ EVERYTHING = (
     "rbac.trustKeyRefs[0].name=release-keys",
     "rbac.trustKeyRefs[1].kind=ConfigMap",
     "rbac.trustKeyRefs[1].name=ci-keys",
+    "registry.enabled=true",
+    "registry.pullSecret=openshift-config/pull-secret",
+    "recorder.importSignatures=true",
 )
 
 VARIATIONS = {

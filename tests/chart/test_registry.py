@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from sigpolicy.cli.record_cmd import build_parser as record_parser
 from sigpolicy.cli.serve_cmd import build_parser as serve_parser
 from tests.chart.support import FULLNAME, Manifest, parse, render, template
 
@@ -114,3 +115,45 @@ def test_registry_off_by_default_reads_no_secret(helm: Path, workdir: Path) -> N
     assert not any(m["metadata"]["name"] == f"{FULLNAME}-registries" for m in manifests)
     for rules in _rules(manifests).values():
         assert not any("secrets" in rule["resources"] for rule in rules)
+
+
+@pytest.fixture(scope="module")
+def with_import(helm: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
+    values = tmp_path_factory.mktemp("registry-import") / "values.yaml"
+    trust = {"apiVersion": "sigpolicy.io/v1alpha1", "kind": "TrustStore", "entries": []}
+    recorder = {"enabled": True, "importSignatures": True}
+    registry = {key: VALUES["registry"][key] for key in ("registriesD", "caCertificates")}
+    registry["pullSecret"] = "openshift-config/pull-secret"
+    values.write_text(
+        yaml.safe_dump(
+            {"registry": registry, "recorder": recorder, "trustStore": {"content": trust}}
+        )
+    )
+    result = template(helm, f"--values={values}")
+    assert result.returncode == 0, result.stderr
+    return parse(result.stdout)
+
+
+def test_the_recorder_imports_with_the_registry_files(with_import: list[Manifest]) -> None:
+    recorder = next(
+        m for m in with_import
+        if m["kind"] == "Deployment" and m["metadata"]["name"] == f"{FULLNAME}-recorder"
+    )  # fmt: skip
+    pod = recorder["spec"]["template"]["spec"]
+    parsed = record_parser().parse_args(pod["containers"][0]["args"][1:])
+    assert parsed.import_signatures
+    assert parsed.registries_d == "/etc/sigpolicy/registries.d"
+    assert parsed.cert_dir == "/etc/sigpolicy/certs.d"
+    mounts = {m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+    assert {"/etc/sigpolicy/registries.d", "/etc/sigpolicy/certs.d"} <= mounts
+    rules = _rules(with_import)[("ClusterRole", "", f"{FULLNAME}-recorder")]
+    assert {"apiGroups": ["image.openshift.io"], "resources": ["imagesignatures"],
+            "verbs": ["create"]} in rules  # fmt: skip
+    # The webhook itself does no registry lookups here: no --registry, no mounts.
+    webhook = _webhook(with_import)["spec"]["template"]["spec"]["containers"][0]
+    assert "--registry" not in webhook["args"]
+
+
+def test_recorder_creates_no_signature_without_import(helm: Path, workdir: Path) -> None:
+    rules = _rules(render(helm, "recorder", workdir))[("ClusterRole", "", f"{FULLNAME}-recorder")]
+    assert not any("imagesignatures" in rule["resources"] for rule in rules)
