@@ -384,3 +384,25 @@ async def test_review_passes_the_pods_pull_secrets(
     assert outcome.allowed, outcome.message
     used = fake.credentials_seen[0].lookup(REPO)
     assert used is not None and used.origin.startswith("secret shop/pod-pull")
+
+
+BAD_TAG_RESOLUTION = [("misspelt", "registries"), ("not a string", "[registry]"), ("empty", '""')]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), BAD_TAG_RESOLUTION, ids=[b[0] for b in BAD_TAG_RESOLUTION]
+)
+def test_policy_check_refuses_a_bad_tag_resolution(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, value: str
+) -> None:
+    from sigpolicy.cli.main import main
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "apiVersion: sigpolicy.io/v1alpha1\nkind: ImagePolicy\nscopes:\n"
+        f"  - name: s\n    images: ['quay.io/**']\n    tagResolution: {value}\n"
+        "    require: [{reject: {}}]\n"
+    )
+    assert main(["policy", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "tagResolution" in err and err.count("\n") == 1
