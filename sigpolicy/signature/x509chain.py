@@ -161,12 +161,12 @@ def _must_be_ca(
 
 
 # Built once: they hold no state, only the rules.
-_CA_POLICY: Final = (
+CA_EXTENSION_POLICY: Final = (
     ExtensionPolicy.permit_all()
     .require_present(x509.BasicConstraints, Criticality.AGNOSTIC, _must_be_ca)
     .may_be_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _eku_rule)
 )
-_EE_POLICY: Final = ExtensionPolicy.permit_all().may_be_present(
+EE_EXTENSION_POLICY: Final = ExtensionPolicy.permit_all().may_be_present(
     x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _eku_rule
 )
 
@@ -235,7 +235,7 @@ class ChainVerifier:
                 .store(self._store)
                 .time(utc(when))
                 .max_chain_depth(MAX_DEPTH)
-                .extension_policies(ca_policy=_CA_POLICY, ee_policy=_EE_POLICY)
+                .extension_policies(ca_policy=CA_EXTENSION_POLICY, ee_policy=EE_EXTENSION_POLICY)
                 .build_client_verifier()
             )
             verified = verifier.verify(leaf, [*self._intermediates, *offered])
