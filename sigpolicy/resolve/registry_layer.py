@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple, Protocol
 
-from sigpolicy.errors import VerificationError
+from sigpolicy.errors import SourceError, VerificationError
 from sigpolicy.policy.engine import LookupPlan
 from sigpolicy.reasons import Reason
 from sigpolicy.reference.digest import Digest
@@ -166,6 +166,8 @@ class RegistryLayer:
             ) from None
         except RegistryError as exc:
             raise registry_failure(exc) from None
+        except SourceError as exc:  # a lookaside store that cannot be read
+            raise VerificationError(Reason.SOURCE_UNAVAILABLE, exc.diagnostics()) from None
 
     async def _look_up(
         self, reference: Reference, pull: PullContext | None, deadline: float

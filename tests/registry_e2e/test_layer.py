@@ -14,7 +14,7 @@ from sigpolicy.admission.engine import Admission, AdmissionSettings
 from sigpolicy.admission.model import parse_review
 from sigpolicy.cli.policy_loading import load_policy_and_trust
 from sigpolicy.cli.serve_cmd import examples
-from sigpolicy.errors import VerificationError
+from sigpolicy.errors import SourceError, VerificationError
 from sigpolicy.policy.engine import Policy
 from sigpolicy.reasons import Reason
 from sigpolicy.reference.docker import parse_reference
@@ -165,7 +165,7 @@ async def test_unsigned_names_every_source_asked(policy: Policy) -> None:
 # -- each failure, its reason class and message ------------------------------------------
 
 HOST = "registry.example.com"
-FAILURES: list[tuple[str, RegistryError, Reason, str]] = [
+FAILURES: list[tuple[str, Exception, Reason, str]] = [
     ("unreachable", RegistryUnreachableError(HOST, f"registry {HOST}: connection refused"),
      Reason.SOURCE_UNAVAILABLE, "connection refused"),
     ("auth refused names the credential", RegistryAuthError(
@@ -181,6 +181,8 @@ FAILURES: list[tuple[str, RegistryError, Reason, str]] = [
      Reason.RESOLUTION_FAILED, "no such manifest"),
     ("protocol", RegistryProtocolError(HOST, f"registry {HOST}: body too large"),
      Reason.SOURCE_UNAVAILABLE, "body too large"),
+    ("unreadable lookaside", SourceError("lookaside file:///sigs: more than 128 signatures"),
+     Reason.SOURCE_UNAVAILABLE, "more than 128 signatures"),
 ]  # fmt: skip
 
 
@@ -188,7 +190,7 @@ FAILURES: list[tuple[str, RegistryError, Reason, str]] = [
     ("name", "error", "reason", "words"), FAILURES, ids=[f[0] for f in FAILURES]
 )
 async def test_failure_becomes_a_denial_that_says_what_happened(
-    policy: Policy, name: str, error: RegistryError, reason: Reason, words: str
+    policy: Policy, name: str, error: Exception, reason: Reason, words: str
 ) -> None:
     fake = signed_registry()
     fake.fail[REPO] = error
