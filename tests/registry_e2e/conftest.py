@@ -19,9 +19,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.cosign import kit
 from tests.support.gpgkit import GeneratedKey
 from tests.support.registry_kit import ImageBuilder, RegistryServer, TestCA, push_image
-from tests.support.registry_signing import LookasideServer, push_signed, write_registries_d
+from tests.support.registry_signing import (
+    LookasideServer,
+    push_signed,
+    push_with_signatures,
+    write_registries_d,
+)
 
 USER = "alice"
 PASSWORD = "e2e-pw"  # noqa: S105 - a test registry's made-up password
@@ -41,6 +47,11 @@ scopes:
     tagResolution: digest-only
     require:
       - signedBy: {trust: [release]}
+  - name: cosigned
+    images: ["127.0.0.1:*/cosign/**"]
+    require:
+      # cosign signs the repository, not the tag.
+      - sigstoreSigned: {keyPaths: [cosign.pub], identity: {type: matchRepository}}
 """
 
 
@@ -57,6 +68,7 @@ class World:
     signed: str
     signed_digest: str
     unsigned: str
+    cosigned: str
     locked_image: str
     key: GeneratedKey
     staging: Path
@@ -111,8 +123,20 @@ def world(tmp_path_factory: pytest.TempPathFactory, ed25519_key: GeneratedKey) -
             registries_d=push_d, gpg_key=ed25519_key, sign_identity=locked_image,
         )  # fmt: skip
         assert again == locked_digest
+        cosign_key = kit.new_key("p256")
+        cosign_repository = f"{open_registry.host}/cosign/app"
+        attach_d = write_registries_d(
+            root / "attach.d", "default-docker:\n  use-sigstore-attachments: true\n"
+        )
+        push_with_signatures(
+            builder.image("c1", content=b"cosigned image"), "c1", open_registry, "cosign/app:v1",
+            registries_d=attach_d, workdir=root,
+            signature_files=lambda _m, d: [kit.signed_file(cosign_key, kit.payload(d, cosign_repository))],
+        )  # fmt: skip
+        (root / "cosign.pub").write_bytes(kit.public_pem(cosign_key))
         read_d = write_registries_d(
-            root / "read.d", f"default-docker:\n  lookaside: {lookaside.url}\n"
+            root / "read.d",
+            f"default-docker:\n  lookaside: {lookaside.url}\n  use-sigstore-attachments: true\n",
         )
         certs_d = ca.certs_d_for(root / "certs.d", open_registry.host, locked.host)
         token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
@@ -137,6 +161,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, ed25519_key: GeneratedKey) -
             signed=signed,
             signed_digest=digest,
             unsigned=f"{open_registry.host}/team/unsigned:v1",
+            cosigned=f"{cosign_repository}:v1",
             locked_image=locked_image,
             key=ed25519_key,
             staging=staging,

@@ -41,6 +41,14 @@ def test_signed_digest_is_allowed(world: World, capsys: pytest.CaptureFixture[st
     assert (code, decision["reason"]) == (0, None), decision["message"]
 
 
+def test_cosign_signature_from_the_attachment_tag_is_allowed(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, decision = check(world, capsys, world.cosigned)
+    assert (code, decision["reason"]) == (0, None), decision["message"]
+    assert decision["scope"]["name"] == "cosigned"
+
+
 def test_locked_registry_with_the_authfile_is_allowed(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
