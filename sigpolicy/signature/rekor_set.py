@@ -10,7 +10,8 @@ fails raises :class:`~sigpolicy.errors.VerificationError` with the reason given:
 1. The annotation is at most :data:`MAX_SET_BYTES`; it is one JSON object with exactly the
    members ``SignedEntryTimestamp`` (a base64 string) and ``Payload`` (any JSON value), no
    duplicate key anywhere (``malformed``).
-2. The SET is an ECDSA signature (SHA-256) over the RFC 8785 canonical form of ``Payload``
+2. The SET is an ECDSA signature (SHA-256, as upstream; a P-384 or P-521 key from a trusted
+   root may also sign with its curve's hash) over the RFC 8785 canonical form of ``Payload``
    exactly as it arrived (:mod:`sigpolicy.signature.canonical_json`); one of the trusted
    log keys must verify it (``bad-signature``: another log's SET, or an altered one).
    Ed25519 and RSA log keys (a trusted root may hold them) verify as sigstore's
@@ -158,7 +159,14 @@ def _verifies(key: RekorKey, signature: bytes, data: bytes) -> bool:
     public_key = key.public_key
     try:
         if isinstance(public_key, ec.EllipticCurvePublicKey):
-            public_key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+            if _ecdsa_verifies(public_key, signature, data, hashes.SHA256()):
+                return True
+            # upstream hashes with SHA-256 whatever the curve; a trusted root's P-384 or
+            # P-521 log signs with its curve's hash (PKIX_ECDSA_P384_SHA_384, ...).
+            curve_hash = _CURVE_HASHES.get(public_key.curve.name)
+            return curve_hash is not None and _ecdsa_verifies(
+                public_key, signature, data, curve_hash
+            )
         elif isinstance(public_key, ed25519.Ed25519PublicKey):
             public_key.verify(signature, data)
         elif isinstance(public_key, rsa.RSAPublicKey):
@@ -170,6 +178,24 @@ def _verifies(key: RekorKey, signature: bytes, data: bytes) -> bool:
     except Exception:
         # Fail closed (STYLE.md 5): whatever else hostile input makes a primitive raise.
         return False
+    return True
+
+
+_CURVE_HASHES: Final[dict[str, hashes.HashAlgorithm]] = {
+    "secp384r1": hashes.SHA384(),
+    "secp521r1": hashes.SHA512(),
+}
+
+
+def _ecdsa_verifies(
+    key: ec.EllipticCurvePublicKey, signature: bytes, data: bytes, digest: hashes.HashAlgorithm
+) -> bool:
+    try:
+        key.verify(signature, data, ec.ECDSA(digest))
+    except InvalidSignature:
+        return False
+    except Exception:
+        return False  # fail closed, as _verifies
     return True
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -25,7 +26,14 @@ from sigpolicy.signature.sigstore_roots import RekorKey, ValidityWindow, log_id_
 from sigpolicy.signature.x509chain import parse_pem_blocks
 from tests.conformance.corpus import CORPUS
 from tests.keyless.corpus_material import REKOR_SET_TIME, rekor_keys
-from tests.support.sigstore_kit import NOW, FakeFulcio, FakeRekor, cosign_payload, sign
+from tests.support.sigstore_kit import (
+    NOW,
+    FakeFulcio,
+    FakeRekor,
+    canonical_json,
+    cosign_payload,
+    sign,
+)
 
 CORPUS_SET = (CORPUS / "rekor-set").read_text()
 CORPUS_CERT_DER = parse_pem_blocks((CORPUS / "rekor-cert").read_text(), "rekor-cert")[0][1]
@@ -340,3 +348,19 @@ def test_any_of_several_log_keys_may_sign() -> None:
         payload=PAYLOAD,
     )
     assert (entry.log_index, entry.key.origin, entry.log_id) == (77, "ours", REKOR.log_id)
+
+
+@pytest.mark.parametrize("digest", [hashes.SHA256(), hashes.SHA384()], ids=["sha256", "sha384"])
+def test_p384_log_key(digest: hashes.HashAlgorithm) -> None:
+    """Upstream hashes with SHA-256 whatever the curve; a trusted root's P-384 log
+    (PKIX_ECDSA_P384_SHA_384) signs with SHA-384: both verify, with that log's key only."""
+    log = FakeRekor(ec.generate_private_key(ec.SECP384R1()))
+    document = json.loads(log.bundle(PAYLOAD, SIGNATURE, LEAF.cert_pem))
+    signed = log.key.sign(canonical_json(document["Payload"]), ec.ECDSA(digest))
+    document["SignedEntryTimestamp"] = b64(signed)
+    annotation = json.dumps(document)
+    key = (RekorKey(log.key.public_key(), bytes.fromhex(log.log_id)),)
+    assert fresh_verify(annotation, key) == NOW
+    with pytest.raises(VerificationError) as caught:
+        fresh_verify(annotation, _other_key())
+    assert caught.value.reason == Reason.BAD_SIGNATURE
