@@ -195,3 +195,12 @@ def test_policy_explain_with_the_registry(
     out = capsys.readouterr().out
     assert all(line in out for line in lines), out
     assert "no scope matched" not in out
+
+
+def test_the_registry_under_a_catalog_answers_what_the_catalog_does_not_serve(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sigpolicy.cli.serve_cmd import examples
+
+    code, decision = check(world, capsys, world.signed, "--catalog", str(examples() / "catalog"))
+    assert (code, decision["reason"]) == (0, None), decision["message"]
