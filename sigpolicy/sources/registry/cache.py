@@ -85,7 +85,9 @@ class TimedLookups(Generic[V]):
                 self._entries.move_to_end(key)
                 self.hits += 1
                 if isinstance(entry[1], Exception):
-                    raise entry[1]
+                    # A kept error is raised again and again: without its old traceback,
+                    # each raise would add its frames to the ones before.
+                    raise entry[1].with_traceback(None)
                 return entry[1]
             del self._entries[key]
         value: V = await self._shared.get(key, lambda: self._fetch(key, fetch), self._clock())
