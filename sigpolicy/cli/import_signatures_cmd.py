@@ -98,7 +98,7 @@ async def import_all(
             source,
             layer.finder,
             credentials,
-            ImportSettings(limit=args.limit, concurrency=args.concurrency),
+            ImportSettings(limit=args.limit, concurrency=args.concurrency, timeout=choice.timeout),
             progress=_progress(out, args.progress_every),
         )
         return await importer.run(images)

@@ -82,8 +82,8 @@ def add_registry_options(parser: argparse.ArgumentParser) -> None:
         type=_seconds,
         default=8.0,
         metavar="SECONDS",
-        help="how long one image's registry lookup may take in check-image and policy explain"
-        " (default 8; admit and serve use their --deadline)",
+        help="how long one image's registry lookup may take in check-image, policy explain and"
+        " import-signatures (default 8; admit and serve use their --deadline)",
     )
     for name, default, what in (
         ("cache-ttl", 3600.0, "signatures found per digest"),

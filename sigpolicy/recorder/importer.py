@@ -73,7 +73,7 @@ class SignatureWriter(Protocol):
 class ImportSettings:
     limit: int = 10
     concurrency: int = 8
-    timeout: float = 30.0  # per image, all of its registry requests together
+    timeout: float = 8.0  # per image, all of its registry requests together
 
 
 @dataclass
