@@ -404,6 +404,7 @@ def set_of(log: TestLog, body: bytes, integrated_time: int, log_index: int) -> b
 BUNDLE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
 BUNDLE_V02 = "application/vnd.dev.sigstore.bundle+json;version=0.2"
 BUNDLE_V01 = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+BUNDLE_V03_ALT = "application/vnd.dev.sigstore.bundle+json;version=0.3"
 
 
 def sign_message(key: Any, payload: bytes) -> bytes:
@@ -474,7 +475,7 @@ def message_bundle(
     material: dict[str, Any]
     if certificate is None:
         material = {"publicKey": {"hint": b64(hashlib.sha256(spki(key.public_key())).digest())}}
-    elif media_type == BUNDLE_V03:
+    elif media_type in (BUNDLE_V03, BUNDLE_V03_ALT):
         material = {"certificate": {"rawBytes": b64(certificate.public_bytes(Encoding.DER))}}
     else:
         material = {
