@@ -72,6 +72,12 @@ _CODE_SIGNING_OR_ANY: Final = frozenset(
 )
 
 
+# parse_certificates' cache: at most 512 texts of at most 16 KiB each (8 MiB).
+_PARSED: OrderedDict[str, tuple[x509.Certificate, ...]] = OrderedDict()
+_PARSED_SIZE: Final = 512
+_MAX_CACHED_TEXT: Final = 16 * 1024
+
+
 class PEMError(ValueError):
     """Not PEM as accepted here; ``str()`` says what and where."""
 
@@ -108,7 +114,24 @@ def parse_pem_blocks(text: str, what: str) -> list[tuple[str, bytes]]:
 
 
 def parse_certificates(text: str, what: str) -> tuple[x509.Certificate, ...]:
-    """The certificates of a PEM text (none for blank text); raise :class:`PEMError`."""
+    """The certificates of a PEM text (none for blank text); raise :class:`PEMError`.
+
+    The same text gives the same (immutable) certificates, so small texts are kept in a
+    bounded cache keyed by the whole text: a webhook sees one image's signatures again and
+    again. Failures are not kept; their message names ``what``."""
+    cached = _PARSED.get(text)
+    if cached is not None:
+        _PARSED.move_to_end(text)
+        return cached
+    certificates = _parse_certificates(text, what)
+    if len(text) <= _MAX_CACHED_TEXT:
+        _PARSED[text] = certificates
+        if len(_PARSED) > _PARSED_SIZE:
+            _PARSED.popitem(last=False)
+    return certificates
+
+
+def _parse_certificates(text: str, what: str) -> tuple[x509.Certificate, ...]:
     blocks = parse_pem_blocks(text, what)
     if len(blocks) > MAX_CHAIN:
         raise PEMError(f"{what} holds {len(blocks)} certificates, more than {MAX_CHAIN}")
