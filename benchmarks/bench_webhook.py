@@ -371,7 +371,7 @@ def fake_cluster(catalog: Path, root: Path) -> Iterator[list[str]]:
         yield ["--kubeconfig", str(server.write_kubeconfig(root / "kubeconfig"))]
 
 
-def audit_workloads(catalog: Path, count: int) -> list[str]:
+def audit_workloads(catalog: Path, count: int, interval: str) -> list[str]:
     """``--audit-workloads``: that many Deployments (over count/5 images, one pod each) in the
     catalog, and the ``serve`` options of the background audit."""
     import importlib.util
@@ -382,7 +382,7 @@ def audit_workloads(catalog: Path, count: int) -> list[str]:
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     script.write_scale(catalog / "audit", count, max(1, count // 5), 1, with_examples=False)
-    return ["--audit-interval", "10s"]
+    return [] if interval == "0" else ["--audit-interval", interval]
 
 
 def audit_metrics(port: int, ca: Path) -> str:
@@ -432,7 +432,7 @@ async def run(args: argparse.Namespace, port: int, ca: Path, references: list[st
     if args.mean:
         print(f"open loop mean {statistics.fmean(tally.latencies) * 1e3:.2f} ms")
     if args.audit_workloads:
-        print(f"background audit: {audit_metrics(port, ca)}")
+        print(f"background audit: {audit_metrics(port, ca) or 'off'}")
 
 
 def main() -> None:
@@ -454,6 +454,12 @@ def main() -> None:
         " (catalog source; scripts/make_audit_catalog.py --scale N N/5 1)",
     )
     parser.add_argument(
+        "--audit-interval",
+        default="10s",
+        metavar="DURATION",
+        help="with --audit-workloads: serve's --audit-interval; 0: the same workloads, no audit",
+    )
+    parser.add_argument(
         "--source",
         choices=("catalog", "cluster"),
         default="catalog",
@@ -472,7 +478,7 @@ def main() -> None:
             if args.source == "cluster":
                 source = stack.enter_context(fake_cluster(catalog, root))
             if args.audit_workloads:
-                source += audit_workloads(catalog, args.audit_workloads)
+                source += audit_workloads(catalog, args.audit_workloads, args.audit_interval)
             process, port = start_server(policy, source, root / "tls")
             wait_ready(port, root / "tls" / "ca.crt")
             print(f"source: {args.source}", file=sys.stderr)

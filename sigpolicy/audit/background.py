@@ -20,15 +20,17 @@ stays in the metrics, and the next is tried at the next interval.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sigpolicy.admission.engine import Admission
-from sigpolicy.audit.engine import Finding, decide_uses
+from sigpolicy.audit.engine import Finding, decide_uses, release
 from sigpolicy.audit.inventory import group_by_owner_async
 from sigpolicy.audit.policyreport import MANAGED_BY, REPORT_NAME, policy_reports
 from sigpolicy.audit.summary import scope_of
@@ -42,7 +44,7 @@ log = logging.getLogger("sigpolicy.audit")
 # Pacing: a few decisions (or a hundred objects grouped) at a time, then a pause, so a
 # review that arrives waits for at most one small slice and the audit takes a bounded share
 # of the loop (benchmarks/bench_webhook.py --audit-workloads measures it).
-BATCH = 2
+BATCH = 1
 GROUP_STEP = 100
 PAUSE = 0.002
 Workloads = Callable[[], Awaitable[Sequence[Mapping[str, Any]] | None]]
@@ -83,7 +85,7 @@ class BackgroundAudit:
         batch: int = BATCH,
         pause: float = PAUSE,
         clock: Callable[[], float] = time.time,
-        on_first_snapshot: Callable[[], None] | None = None,
+        around: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
     ) -> None:
         self.admission = admission
         self.policy = policy
@@ -95,7 +97,7 @@ class BackgroundAudit:
         self.pause = pause
         self.clock = clock
         self.status = AuditStatus()
-        self.on_first_snapshot = on_first_snapshot
+        self.around = around  # what each audit runs inside (the webhook quiets the collector)
 
     async def run(self) -> None:
         """Audit every ``interval`` until cancelled."""
@@ -111,26 +113,26 @@ class BackgroundAudit:
             while objects is None:
                 await asyncio.sleep(1.0)
                 objects = await self.workloads()
-            if self.on_first_snapshot is not None:
-                self.on_first_snapshot()
-                self.on_first_snapshot = None
-            started = time.monotonic()
-            uses = await group_by_owner_async(objects, step=GROUP_STEP, pause=self.pause)
-            run = await decide_uses(  # 2
-                self.admission, uses, policy=self.policy(), batch=self.batch, pause=self.pause
-            )
-            if self.writer is not None:  # 4
-                reports = policy_reports(
-                    run.findings, policy=self.policy_name, now=int(self.clock())
+            with self.around():
+                started = time.monotonic()
+                uses = await group_by_owner_async(objects, step=GROUP_STEP, pause=self.pause)
+                run = await decide_uses(  # 2
+                    self.admission, uses, policy=self.policy(), batch=self.batch, pause=self.pause
                 )
-                await self.writer.write_all(reports, name=REPORT_NAME, managed=MANAGED_BY)
-                self.status.reports_written += len(reports)
+                if self.writer is not None:  # 4
+                    reports = policy_reports(
+                        run.findings, policy=self.policy_name, now=int(self.clock())
+                    )
+                    await self.writer.write_all(reports, name=REPORT_NAME, managed=MANAGED_BY)
+                    self.status.reports_written += len(reports)
+                await self._record(run.findings, time.monotonic() - started)  # 3
+                await release(run.findings, self.pause)
+                await release(uses, self.pause)
         except SigpolicyError as exc:
             self.status.failures += 1
             self.status.last_error = exc.diagnostics()
             log.warning("background audit failed: %s", exc.diagnostics())
             return False
-        await self._record(run.findings, time.monotonic() - started)  # 3
         return True
 
     async def _record(self, findings: Sequence[Finding], seconds: float) -> None:

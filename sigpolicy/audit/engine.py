@@ -33,7 +33,7 @@ from sigpolicy.policy.rego_requirement import RegoRequirement
 from sigpolicy.reasons import Reason
 from sigpolicy.resolve.resolver import RESOLVE_NAMES_ANNOTATION
 
-__all__ = ["AuditRun", "Finding", "Result", "decide_uses", "result_of", "sees_workloads"]
+__all__ = ["AuditRun", "Finding", "Result", "decide_uses", "release", "result_of", "sees_workloads"]
 
 Result = Literal["pass", "fail", "warn", "skip"]
 RESULTS: tuple[Result, ...] = ("pass", "fail", "warn", "skip")
@@ -208,4 +208,14 @@ async def decide_uses(
         if index % STEP == STEP - 1:
             await asyncio.sleep(pause)
         findings.append(Finding(use, decided[key], result_of(decided[key])))
+    await release(keys, pause)
+    await release(pending, pause)
     return AuditRun(findings, total)
+
+
+async def release(items: list[Any], pause: float, step: int = STEP) -> None:
+    """Empty ``items`` a step at a time: freeing 10,000 entries at once is milliseconds of
+    the event loop too."""
+    while items:
+        del items[-step:]
+        await asyncio.sleep(pause)

@@ -203,5 +203,17 @@ def _grouping(
         if index % step == step - 1:
             yield
         found.append(ImageUse(owner, image, tuple(sorted(containers)), count, source))
-    found.sort(key=lambda u: (u.owner.namespace, u.owner.kind, u.owner.name, u.image))
-    return found
+    # Sorted by one string per use ("\0" sorts below every character of a name), in steps:
+    # comparing tuples of strings took tens of milliseconds at once for 10,000 uses.
+    keys: list[str] = []
+    for index, image_use in enumerate(found):
+        if index % step == step - 1:
+            yield
+        owner = image_use.owner
+        keys.append(f"{owner.namespace}\0{owner.kind}\0{owner.name}\0{image_use.image}")
+    order = sorted(range(len(found)), key=keys.__getitem__)
+    # Freeing the indexes is work too (tens of milliseconds for 100,000 objects): a step each.
+    for index_of_something in (keys, uses, roots, owners, by_uid, by_name, members):
+        index_of_something.clear()
+        yield
+    return [found[index] for index in order]

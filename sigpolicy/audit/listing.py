@@ -7,6 +7,7 @@ or ``kind: List``) beside its image API objects; the cluster's are listed in pag
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,17 +21,22 @@ from sigpolicy.sources.workloads_cluster import ClusterWorkloads
 __all__ = ["list_workloads"]
 
 _KINDS = {kind.kind for kind in WORKLOAD_KINDS}
+STEP = 1000
 
 
 async def list_workloads(
-    source: ImageSource, namespaces: Sequence[str] | None = None
+    source: ImageSource, namespaces: Sequence[str] | None = None, *, pause: float | None = None
 ) -> list[dict[str, Any]]:
     """Every workload object of ``source`` (of ``namespaces`` when given); objects of other
-    kinds are left out here, pod-bearing or not is decided by the inventory."""
+    kinds are left out here, pod-bearing or not is decided by the inventory. With ``pause``,
+    a catalog's objects are gone through sleeping that long every thousand (the background
+    audit shares the event loop with reviews)."""
     if isinstance(source, CatalogSource):
         wanted = set(namespaces) if namespaces else None
         found = []
-        for path, obj in source.objects():
+        for index, (path, obj) in enumerate(source.objects()):
+            if pause is not None and index % STEP == STEP - 1:
+                await asyncio.sleep(pause)
             kind = obj.get("kind")
             if kind in ("Image", "ImageStream", "ImageStreamTag", "Namespace"):
                 continue
