@@ -17,8 +17,9 @@ Here the label must also be ``CERTIFICATE`` (Go ignores it) and sizes are bounde
    unrestricted (``unknown-key``).
 3. A path from the leaf through the given intermediates (the signature's chain annotation
    and any intermediates the policy trusts) to one of the roots: signatures, names, the
-   issuers' basicConstraints ``CA`` and path lengths, name constraints, every certificate
-   valid at the instant, at most :data:`MAX_DEPTH` certificates (``unknown-key``).
+   issuers' basicConstraints ``CA`` and path lengths, name constraints, at most
+   :data:`MAX_DEPTH` certificates (``unknown-key``), every certificate valid at the instant
+   (``expired-key`` when the only path found fails on that).
 
 Where ``cryptography``'s defaults (the Web PKI profile) do not fit, the extension policies
 are built from ``ExtensionPolicy.permit_all()``: Fulcio leaves have an empty subject, no
@@ -264,6 +265,11 @@ class ChainVerifier:
             verified = verifier.verify(leaf, [*self._intermediates, *offered])
         except Exception as exc:
             # Fail closed (STYLE.md 5): any error of the path validation is a refusal.
+            if "not valid at validation time" in str(exc):
+                raise VerificationError(
+                    Reason.EXPIRED_KEY,
+                    f"a CA certificate of the chain is not valid at {at} ({_iso(when)})",
+                ) from None
             raise VerificationError(
                 Reason.UNKNOWN_KEY,
                 f"the certificate does not chain to the trusted CA at {at} ({_reason(exc)})",

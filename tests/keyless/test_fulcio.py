@@ -289,6 +289,7 @@ def test_go_made_leaf(
 
 FULCIO = FakeFulcio()
 OTHER_FULCIO = FakeFulcio("another fulcio")
+EXPIRED_CA = FakeFulcio("expired fulcio", not_before=NOW - 86400, not_after=NOW - 10)
 REKOR = FakeRekor()
 OTHER_REKOR = FakeRekor()
 
@@ -374,6 +375,11 @@ FRESH: dict[str, Fresh] = {
     ),
     "integrated time before the certificate's window": Fresh(
         sign={"integrated_time": NOW - 3600}, expect=Reason.EXPIRED_KEY
+    ),
+    "the CA expired before the integrated time": Fresh(
+        leaf=lambda: EXPIRED_CA.issue(),
+        trust=lambda: trust(authorities=(FulcioAuthority((EXPIRED_CA.root.cert,)),)),
+        expect=Reason.EXPIRED_KEY,
     ),
     "issued by another CA": Fresh(
         leaf=lambda: FULCIO.issue(signer=OTHER_FULCIO.issuer), expect=Reason.UNKNOWN_KEY
