@@ -21,6 +21,7 @@ from typing import Any
 
 from sigpolicy.reasons import Reason
 from sigpolicy.reference.docker import Reference
+from sigpolicy.signature.bundle import BundleAttachment
 from sigpolicy.signature.envelope import SigstoreSignature
 from sigpolicy.trust.identity import TrustedSigner
 from sigpolicy.trust.store import TrustStore
@@ -118,6 +119,9 @@ class ImageEvidence:
     cache: VerificationCache | None = None
     # Where signatures were looked for (registry sources), for a denial that found none.
     sources_asked: tuple[str, ...] = ()
+    # Sigstore bundles found for the image (dir: layouts, catalogs, OCI referrers), judged by
+    # sigstoreSigned through sigpolicy.signature.bundle.explain_bundle.
+    sigstore_bundles: Sequence[tuple[str, BundleAttachment]] = ()
     # Verdicts per trust generation; filled on first use.
     _simple: dict[str, tuple[VerifiedSimple, ...]] = field(default_factory=dict, repr=False)
 

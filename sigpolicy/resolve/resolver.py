@@ -50,6 +50,7 @@ from sigpolicy.sources.base import (
     RegistryHostsSource,
     WatchedImageSource,
 )
+from sigpolicy.sources.bundle_files import bundles_in_signatures
 from sigpolicy.sources.lookups import SharedLookups
 from sigpolicy.verify.checks import KnownDigest
 
@@ -191,10 +192,14 @@ class Resolver:
             for i, s in enumerate(image.signatures or (), start=1)
             if s.type in SIMPLE_TYPES
         )
+        bundles = bundles_in_signatures(
+            (s.name or f"signature-{i}", s.type, s.content)
+            for i, s in enumerate(image.signatures or (), start=1)
+        )
         return ImageEvidence(
             resolved, KnownDigest(digest), signatures, (), namespace=namespace,
             namespace_labels=labels, workload=workload, resolved_from=str(written), now=now,
-            cache=self.verification_cache,
+            cache=self.verification_cache, sigstore_bundles=tuple(bundles),
         )  # fmt: skip
 
     async def _find(

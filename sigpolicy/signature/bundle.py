@@ -63,7 +63,7 @@ from sigpolicy.signature.bundle_format import (
     TlogEntry,
     parse_bundle,
 )
-from sigpolicy.signature.checkpoint import verify_checkpoint
+from sigpolicy.signature.bundle_log import check_entry, check_material, trusted_entries
 from sigpolicy.signature.cosign import SIMPLE_SIGNING_MIME_TYPE, DigestMatcher, IdentityMatcher
 from sigpolicy.signature.envelope import SIGNATURE_ANNOTATION, SigstoreSignature
 from sigpolicy.signature.keyless import (
@@ -74,12 +74,9 @@ from sigpolicy.signature.keyless import (
     SigstoreVerdict,
     explain_sigstore,
 )
-from sigpolicy.signature.merkle import leaf_hash, root_from_inclusion_proof
 from sigpolicy.signature.sigstore_roots import RekorKey
 
 __all__ = ["BundleAttachment", "explain_bundle"]
-
-HASHEDREKORD: Final = ("hashedrekord", "0.0.1")
 
 
 class BundleAttachment:
@@ -111,14 +108,14 @@ def explain_bundle(
         if isinstance(bundle.content, DSSEEnvelope):
             raise VerificationError(Reason.UNSUPPORTED, "DSSE bundles are not supported yet")
         payload = _payload(attachment, bundle.content)  # 2
-        _check_material(bundle, trust)  # 3
+        check_material(bundle, trust)  # 3
         if not trust.rekor_keys:
             return _judge(bundle, bundle.content, payload, trust, None, digest, identity, now)
-        entries = _trusted_entries(bundle, trust.rekor_keys)  # 4
+        entries = trusted_entries(bundle, trust.rekor_keys)  # 4
         verdicts = []
         for entry, key in entries:
             try:
-                _check_entry(bundle, entry, key)  # 4a-4c
+                check_entry(bundle, entry, key)  # 4a-4c
             except VerificationError as exc:
                 verdicts.append(SigstoreVerdict(False, exc.reason, f"{entry.path}: {exc.message}"))
                 continue
@@ -148,74 +145,6 @@ def _payload(attachment: BundleAttachment, content: MessageSignature) -> bytes:
             " another payload)",
         )
     return payload
-
-
-def _check_material(bundle: Bundle, trust: SigstoreTrust) -> None:
-    if trust.keys is not None and bundle.certificate is not None:
-        raise VerificationError(
-            Reason.UNKNOWN_KEY,
-            "the bundle is signed with a certificate; the policy trusts public keys",
-        )
-    if trust.keys is None and bundle.certificate is None:
-        which = "Fulcio" if trust.fulcio is not None else "PKI"
-        raise VerificationError(
-            Reason.UNKNOWN_KEY,
-            f"the bundle is signed with a public key; the policy requires a {which} certificate",
-        )
-
-
-def _trusted_entries(
-    bundle: Bundle, keys: tuple[RekorKey, ...]
-) -> list[tuple[TlogEntry, RekorKey]]:
-    by_id = {key.log_id: key for key in keys}
-    found = [(entry, by_id[entry.log_id]) for entry in bundle.tlog_entries if entry.log_id in by_id]
-    if not found:
-        count = len(bundle.tlog_entries)
-        raise VerificationError(
-            Reason.UNKNOWN_KEY,
-            f"none of the bundle's {count} transparency log entr{'y' if count == 1 else 'ies'}"
-            f" is from one of the {len(keys)} trusted Rekor logs",
-        )
-    return found
-
-
-def _check_entry(bundle: Bundle, entry: TlogEntry, key: RekorKey) -> None:
-    """Rules 4a-4c for one entry of a trusted log."""
-    if (entry.kind, entry.version) != HASHEDREKORD:  # 4a
-        raise VerificationError(
-            Reason.UNSUPPORTED,
-            f"log entry kind {entry.kind[:40]!r} {entry.version[:40]!r} is not supported for a"
-            " message signature (hashedrekord 0.0.1 only)",
-        )
-    if entry.promise is None:  # 4b
-        if bundle.version == 1:
-            raise VerificationError(
-                Reason.MALFORMED, "a v0.1 bundle's log entry must carry an inclusion promise"
-            )
-        raise VerificationError(
-            Reason.UNSUPPORTED,
-            "the log entry has no inclusion promise (SET): its integrated time is not signed,"
-            " and RFC 3161 timestamps are not verified here",
-        )
-    proof = entry.proof
-    if bundle.version >= 2 and (proof is None or proof.checkpoint is None):  # 4c
-        raise VerificationError(
-            Reason.MALFORMED,
-            f"a v0.{bundle.version} bundle's log entry must carry an inclusion proof with a"
-            " checkpoint",
-        )
-    if proof is None or proof.checkpoint is None:
-        return  # v0.1: the promise alone is what the spec requires
-    root = root_from_inclusion_proof(
-        proof.log_index, proof.tree_size, leaf_hash(entry.body), proof.hashes
-    )
-    if root != proof.root_hash:
-        raise VerificationError(
-            Reason.BAD_SIGNATURE,
-            f"inclusion proof: the path from this entry leads to root {root.hex()[:16]}...,"
-            f" not the proof's rootHash {proof.root_hash.hex()[:16]}...",
-        )
-    verify_checkpoint(proof.checkpoint, key, tree_size=proof.tree_size, root_hash=root)
 
 
 def _judge(

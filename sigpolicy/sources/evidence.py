@@ -17,6 +17,7 @@ from sigpolicy.errors import VerificationError
 from sigpolicy.policy.evidence import ImageEvidence
 from sigpolicy.reference.docker import Reference
 from sigpolicy.signature.envelope import SigstoreSignature, parse_signature_file
+from sigpolicy.sources.bundle_files import bundles_in_dir, is_bundle_attachment
 from sigpolicy.sources.dirlayout import read_dir_image
 from sigpolicy.verify.checks import ManifestBytes
 
@@ -41,11 +42,13 @@ def evidence_from_dir(
         else:
             simple.append((name, parsed.blob))
     digest = ManifestBytes(image.manifest) if image.manifest is not None else None
+    bundles = bundles_in_dir(image.path, len(image.signatures), sigstore)
     return ImageEvidence(
         reference,
         digest,
         tuple(simple),
-        tuple(sigstore),
+        tuple((n, s) for n, s in sigstore if not is_bundle_attachment(s)),
         namespace=namespace,
         now=int(time.time()),
+        sigstore_bundles=tuple(bundles),
     )
