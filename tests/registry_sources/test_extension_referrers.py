@@ -460,3 +460,20 @@ async def test_hostile_cosign_tag(
         await find(server, test_ca, tmp_path, ATTACH.format(host=server.host), image.reference)
     assert case.message in str(raised.value)
     assert not any("/blobs/" in path for _, path in server.requests)
+
+
+async def test_when_sources_fail_together_the_first_in_upstreams_order_is_raised(
+    server: SignatureRegistry, test_ca: TestCA, tmp_path: Path
+) -> None:
+    image = push_image(server)
+    hex_ = image.digest.partition(":")[2]
+    server.fail.add(f"/v2/{REPO}/manifests/sha256-{hex_}.sig")
+    server.fail.add(f"/v2/{REPO}/referrers/{image.digest}")
+    server.fail.add(f"/extensions/v2/{REPO}/signatures/{image.digest}")
+    with pytest.raises(RegistryError, match="signatures of"):
+        await find(server, test_ca, tmp_path, ATTACH.format(host=server.host), image.reference)
+    server.fail.remove(f"/extensions/v2/{REPO}/signatures/{image.digest}")
+    with pytest.raises(RegistryError, match="referrers of"):
+        await find(
+            server, test_ca, tmp_path / "2", ATTACH.format(host=server.host), image.reference
+        )
