@@ -10,11 +10,17 @@ signature may count for several), and every ``required`` authority among them, a
 An authority's files are read at its first evaluation and kept; one that cannot be read
 denies (``unknown-key``, naming the file), as upstream rejects when ``prepareTrustRoot``
 fails.
+
+Sigstore bundles found for the image (``ImageEvidence.sigstore_bundles``) count exactly as
+cosign attachments do: each is judged by :func:`~sigpolicy.signature.bundle.explain_bundle`
+against every authority, with any identity, and this requirement's identity rule is then
+applied to the identity the bundle's verified payload signs; a bundle is a finding of kind
+``sigstore-bundle`` beside the attachments' ``sigstore`` ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sigpolicy.errors import PolicyError, SigpolicyError
@@ -23,8 +29,9 @@ from sigpolicy.policy.evidence import ANY_IDENTITY, ImageEvidence
 from sigpolicy.policy.requirements import asked_sources, most_telling
 from sigpolicy.reasons import Reason
 from sigpolicy.reference.identity import IdentityRule
+from sigpolicy.signature.bundle import BundleAttachment, explain_bundle
 from sigpolicy.signature.envelope import SigstoreSignature
-from sigpolicy.signature.keyless import SigstoreTrust, explain_sigstore
+from sigpolicy.signature.keyless import SigstoreTrust, SigstoreVerdict, explain_sigstore
 
 
 @dataclass
@@ -85,7 +92,7 @@ class SigstoreSigned:
                 return RequirementOutcome(
                     self.description, False, Reason.UNKNOWN_KEY, exc.diagnostics()
                 )
-        if not evidence.sigstore_signatures:
+        if not evidence.sigstore_signatures and not evidence.sigstore_bundles:
             return RequirementOutcome(
                 self.description,
                 False,
@@ -95,9 +102,9 @@ class SigstoreSigned:
             )
         several = len(trusts) > 1
         findings = tuple(
-            self._judge(name, signature, entry if several else None, trust, evidence)
+            self._judge(name, kind, item, entry if several else None, trust, evidence)
             for entry, trust in trusts
-            for name, signature in evidence.sigstore_signatures
+            for name, kind, item in _signatures(evidence)
         )
         accepted = [f for f in findings if f.accepted]
         # The authorities that accepted a signature ("" stands for the only one).
@@ -126,19 +133,26 @@ class SigstoreSigned:
     def _judge(
         self,
         name: str,
-        signature: SigstoreSignature,
+        kind: str,
+        item: SigstoreSignature | BundleAttachment,
         entry: str | None,
         trust: SigstoreTrust,
         evidence: ImageEvidence,
     ) -> SignatureFinding:
         if evidence.digest is None:
             return SignatureFinding(
-                name, "sigstore", False, Reason.INVALID_MANIFEST, "the manifest is not available",
+                name, kind, False, Reason.INVALID_MANIFEST, "the manifest is not available",
                 trust_entry=entry,
             )  # fmt: skip
-        verdict = explain_sigstore(
-            signature, trust, digest=evidence.digest, identity=ANY_IDENTITY, now=evidence.now
-        )
+        verdict: SigstoreVerdict
+        if isinstance(item, BundleAttachment):
+            verdict = explain_bundle(
+                item, trust, digest=evidence.digest, identity=ANY_IDENTITY, now=evidence.now
+            )
+        else:
+            verdict = explain_sigstore(
+                item, trust, digest=evidence.digest, identity=ANY_IDENTITY, now=evidence.now
+            )
         reason, message = verdict.reason, verdict.message
         accepted = verdict.trusted
         if accepted and (
@@ -153,7 +167,7 @@ class SigstoreSigned:
             )
         return SignatureFinding(
             name,
-            "sigstore",
+            kind,
             accepted,
             None if accepted else reason,
             message,
@@ -162,3 +176,13 @@ class SigstoreSigned:
             entry,
             verdict.identity,
         )
+
+
+def _signatures(
+    evidence: ImageEvidence,
+) -> Iterator[tuple[str, str, SigstoreSignature | BundleAttachment]]:
+    """The cosign attachments, then the bundles, each with its finding kind."""
+    for name, signature in evidence.sigstore_signatures:
+        yield name, "sigstore", signature
+    for name, bundle in evidence.sigstore_bundles:
+        yield name, "sigstore-bundle", bundle
