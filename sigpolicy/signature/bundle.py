@@ -11,8 +11,8 @@ checks of :mod:`sigpolicy.signature.keyless`, applied to the bundle's parts exac
 an attachment's annotations, so a bundle and an attachment are judged alike:
 
 1. The bundle parses (``malformed``; a media type that is not a bundle's, ``unsupported``).
-   A DSSE bundle is judged by :mod:`sigpolicy.signature.bundle_dsse`; the rest is for
-   message signatures.
+   A DSSE bundle (what ``cosign sign`` v3 writes: an in-toto statement) is refused as
+   ``unsupported`` for now; the rest is for message signatures.
 2. The payload is there (``unsigned``), and the bundle's ``messageDigest``, when stated, is
    its SHA-256 (``bad-signature``: a bundle made for another payload).
 3. The material fits the policy: a certificate for ``fulcio`` and ``pki``, a ``publicKey``

@@ -83,6 +83,8 @@ def namespaced_kind(group: str, version: str, kind: str, plural: str) -> Namespa
 def global_kind(group: str, version: str, kind: str, plural: str) -> GlobalKind:
     """A generic cluster-scoped kind of any API, as :func:`namespaced_kind`."""
     return create_global_resource(group, version, kind, plural)
+
+
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 _FIELD_MANAGER = "sigpolicy"
 

@@ -209,9 +209,7 @@ class CatalogSource:
         if account is None:
             raise NotFoundError(f"{self.description}: ServiceAccount {namespace}/{name} not found")
         refs = account.get("imagePullSecrets") or []
-        return tuple(
-            str(ref["name"]) for ref in refs if isinstance(ref, dict) and ref.get("name")
-        )
+        return tuple(str(ref["name"]) for ref in refs if isinstance(ref, dict) and ref.get("name"))
 
     async def read_config_map_key(self, namespace: str, name: str, key: str) -> bytes:
         config_map = self._index.config_maps.get((namespace, name))

@@ -68,7 +68,9 @@ RESOURCES: dict[str, ResourceInfo] = {
     "daemonsets": ResourceInfo("apps", "v1", "DaemonSet", namespaced=True),
     "jobs": ResourceInfo("batch", "v1", "Job", namespaced=True),
     "cronjobs": ResourceInfo("batch", "v1", "CronJob", namespaced=True),
-    "deploymentconfigs": ResourceInfo("apps.openshift.io", "v1", "DeploymentConfig", namespaced=True),
+    "deploymentconfigs": ResourceInfo(
+        "apps.openshift.io", "v1", "DeploymentConfig", namespaced=True
+    ),
     "policyreports": ResourceInfo("wgpolicyk8s.io", "v1alpha2", "PolicyReport", namespaced=True),
     "clusterpolicyreports": ResourceInfo(
         "wgpolicyk8s.io", "v1alpha2", "ClusterPolicyReport", namespaced=False
