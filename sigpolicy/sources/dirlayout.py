@@ -33,6 +33,7 @@ from typing import Final
 from sigpolicy.errors import InputError
 from sigpolicy.reference.manifest import MAX_MANIFEST_SIZE
 from sigpolicy.signature.envelope import MAX_SIGNATURE_FILE
+from sigpolicy.sources.bounded_file import FileProblem, read_bounded
 
 #: The most signature files read from one layout (containers/image's lookaside bound).
 MAX_SIGNATURES: Final = 128
@@ -82,24 +83,9 @@ def read_dir_image(path: Path | str) -> DirImage:
 def _read_optional(path: Path, limit: int) -> bytes | None:
     """The bytes of ``path``, None when it does not exist; InputError for anything else (4)."""
     try:
-        # O_NONBLOCK: opening a FIFO put in a file's place must not hang the reader.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot open ({_why(exc)})") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise InputError(f"{path}: not a regular file")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({_why(exc)})") from None
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise InputError(f"{path}: over the {limit}-byte limit")
-    return data
+        return read_bounded(path, limit)
+    except FileProblem as exc:
+        raise InputError(f"{path}: {exc}") from None
 
 
 def _why(exc: OSError) -> str:

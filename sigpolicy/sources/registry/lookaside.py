@@ -22,8 +22,6 @@ by the caller (:mod:`sigpolicy.signature.envelope`, the verifiers).
 
 from __future__ import annotations
 
-import os
-import stat
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,6 +29,7 @@ from sigpolicy.errors import SourceError
 from sigpolicy.reference.digest import Digest
 from sigpolicy.reference.docker import Reference
 from sigpolicy.signature.envelope import MAX_SIGNATURE_FILE
+from sigpolicy.sources.bounded_file import FileProblem, read_bounded
 from sigpolicy.sources.registry.registries_d import LookasideURL
 
 if TYPE_CHECKING:
@@ -83,25 +82,6 @@ async def read_lookaside(
 def _read_file(path: str) -> bytes | None:
     """The bytes at ``path``; None when it does not exist; SourceError otherwise (rule 2)."""
     try:
-        # O_NONBLOCK: a FIFO put in a signature's place must not hang a review.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise SourceError(f"lookaside {path}: cannot open ({_why(exc)})") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise SourceError(f"lookaside {path}: not a regular file")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(MAX_SIGNATURE_FILE + 1)
-    except OSError as exc:
-        raise SourceError(f"lookaside {path}: cannot read ({_why(exc)})") from None
-    finally:
-        os.close(fd)
-    if len(data) > MAX_SIGNATURE_FILE:
-        raise SourceError(f"lookaside {path}: over the {MAX_SIGNATURE_FILE}-byte signature limit")
-    return data
-
-
-def _why(exc: OSError) -> str:
-    return exc.strerror or exc.__class__.__name__
+        return read_bounded(path, MAX_SIGNATURE_FILE, what="signature ")
+    except FileProblem as exc:
+        raise SourceError(f"lookaside {path}: {exc}") from None
